@@ -1,0 +1,66 @@
+# niod — build, test, demo, install. Run `make help` for the targets.
+
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+FUZZTIME  ?= 10s
+export CGO_ENABLED = 0
+export PATH := $(dir $(GO)):$(PATH)
+
+BIN       := bin/niod
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+DEMO_ROOT := examples/project
+
+.PHONY: all build test unit e2e fuzz lint demo install uninstall bench clean help
+
+all: build
+
+help:
+	@echo "make build    build bin/niod (static, CGO_ENABLED=0, trimmed)"
+	@echo "make test     lint, unit tests, end-to-end tests, a short fuzz run"
+	@echo "make demo     run niod on examples/project"
+	@echo "make install  install niod into \$$(DESTDIR)\$$(BINDIR) (PREFIX=$(PREFIX))"
+	@echo "make bench    Go benchmarks and niod vs python3 configparser with hyperfine"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/niod
+
+test: lint unit e2e fuzz
+
+lint:
+	@out=$$(gofmt -l cmd internal test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	GO=$(GO) test/gotest.sh ./internal/... ./cmd/...
+
+e2e:
+	GO=$(GO) test/gotest.sh ./test/...
+
+fuzz:
+	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/config/
+
+demo: build
+	@test -e $(DEMO_ROOT)/secrets.conf || { \
+		install -m 600 $(DEMO_ROOT)/secrets.conf.example $(DEMO_ROOT)/secrets.conf && \
+		echo "created $(DEMO_ROOT)/secrets.conf (mode 600) from secrets.conf.example"; }
+	@echo "== niod check"
+	$(BIN) check -r $(DEMO_ROOT) -s nio.conf -s secrets.conf
+	@echo "== niod config --show-origin (secrets hidden)"
+	$(BIN) config -r $(DEMO_ROOT) -s nio.conf -s secrets.conf --show-origin
+
+install: build
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/niod
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/niod
+
+bench: build
+	$(GO) test -run=NONE -bench=. -benchmem ./internal/config/
+	bench/config-merge.sh $(BIN)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"niod/internal/config"
+	"niod/internal/exitcode"
+)
+
+// configCmd prints the merged, resolved settings.
+func configCmd(inv *invocation, args []string) int {
+	c := commandNamed("config")
+	sf := newFlagSet(c, inv)
+	var opts config.RenderOptions
+	sf.fs.BoolVar(&opts.ShowOrigin, "show-origin", false, "add a comment saying where each value came from")
+	sf.fs.BoolVar(&opts.Reveal, "reveal", false, "print secret values instead of ********")
+	if code, done := sf.parseNoArgs(c, inv, args); done {
+		return code
+	}
+	l, code := load(inv, sf.request(inv))
+	if l == nil {
+		return code
+	}
+	if err := l.Settings.Render(inv.stdout, opts); err != nil {
+		fmt.Fprintf(inv.stderr, "niod config: cannot write the settings: %v\n", err)
+		return exitcode.Software
+	}
+	return exitcode.OK
+}
+
+// checkCmd validates the settings and starts nothing.
+func checkCmd(inv *invocation, args []string) int {
+	c := commandNamed("check")
+	sf := newFlagSet(c, inv)
+	if code, done := sf.parseNoArgs(c, inv, args); done {
+		return code
+	}
+	l, code := load(inv, sf.request(inv))
+	if l == nil {
+		return code
+	}
+	n := 0
+	l.Settings.All(func(*config.Section, *config.Value) { n++ })
+	fmt.Fprintf(inv.stderr, "settings ok: %d files, %d sections, %d keys under %s\n",
+		len(l.Files), len(l.Settings.Sections()), n, l.Root)
+	return exitcode.OK
+}
+
+func commandNamed(name string) command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("niod: no command " + name)
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"niod/internal/config"
+	"niod/internal/exitcode"
+)
+
+// settingsFlags are the flags every command that reads settings takes.
+type settingsFlags struct {
+	fs       *pflag.FlagSet
+	root     string
+	settings []string
+	options  map[string]*string // option key -> flag value
+}
+
+// newFlagSet makes the flag set of a command with the settings flags and
+// every [niod] option as a flag.
+func newFlagSet(c command, inv *invocation) *settingsFlags {
+	sf := &settingsFlags{fs: pflag.NewFlagSet("niod "+c.name, pflag.ContinueOnError), options: map[string]*string{}}
+	fs := sf.fs
+	fs.SortFlags = false
+	fs.SetOutput(inv.stderr)
+	fs.StringVarP(&sf.root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
+	fs.StringArrayVarP(&sf.settings, "settings", "s", nil, "settings file, repeatable, later files win (default: nio.conf; env NIOD_SETTINGS=a.conf,b.conf)")
+	for _, spec := range config.OptionSpecs() {
+		p := new(string)
+		sf.options[spec.Key] = p
+		short := ""
+		if spec.Key == "user" {
+			short = "u"
+		}
+		help := spec.Help
+		if spec.Default != "" && spec.Arg != "bool" {
+			help += " (default " + spec.Default + ")"
+		}
+		fs.VarP(&optionValue{text: p, kind: spec.Arg}, spec.Flag(), short, help)
+		if spec.Arg == "bool" {
+			fs.Lookup(spec.Flag()).NoOptDefVal = "true"
+		}
+	}
+	fs.Usage = func() {}
+	return sf
+}
+
+// parse parses args; it returns an exit code and done when the command must
+// end now (help shown or a usage error).
+func (sf *settingsFlags) parse(c command, inv *invocation, args []string) (code int, done bool) {
+	if err := sf.fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\nFlags:\n%s", c.usage, upperFirst(c.summary), sf.fs.FlagUsages())
+			return exitcode.OK, true
+		}
+		fmt.Fprintf(inv.stderr, "niod %s: %v (see niod %s --help)\n", c.name, err, c.name)
+		return exitcode.Usage, true
+	}
+	if ps := config.DefaultOptions().Apply(sf.flagSources()); len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintf(inv.stderr, "niod %s: %s\n", c.name, p.Error())
+		}
+		return exitcode.Usage, true
+	}
+	return 0, false
+}
+
+// parseNoArgs is parse for a command that takes no arguments.
+func (sf *settingsFlags) parseNoArgs(c command, inv *invocation, args []string) (code int, done bool) {
+	if code, done := sf.parse(c, inv, args); done {
+		return code, true
+	}
+	if sf.fs.NArg() > 0 {
+		fmt.Fprintf(inv.stderr, "niod %s: unexpected argument %q (see niod %s --help)\n", c.name, sf.fs.Arg(0), c.name)
+		return exitcode.Usage, true
+	}
+	return 0, false
+}
+
+// flagSources returns the options given on the command line.
+func (sf *settingsFlags) flagSources() []config.OptionSource {
+	var out []config.OptionSource
+	for _, spec := range config.OptionSpecs() {
+		f := sf.fs.Lookup(spec.Flag())
+		if f.Changed {
+			out = append(out, config.OptionSource{Key: spec.Key, Text: *sf.options[spec.Key], Origin: config.Origin{File: "--" + f.Name}})
+		}
+	}
+	return out
+}
+
+// request builds the settings request from the flags and NIOD_ROOT and
+// NIOD_SETTINGS.
+func (sf *settingsFlags) request(inv *invocation) config.Request {
+	req := config.Request{Root: sf.root, Files: sf.settings, Environ: inv.environ, Flags: sf.flagSources(),
+		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
+	for _, kv := range inv.environ {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "NIOD_ROOT" && req.Root == "":
+			req.Root = value
+		case name == "NIOD_SETTINGS" && len(req.Files) == 0:
+			for _, f := range strings.Split(value, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					req.Files = append(req.Files, f)
+				}
+			}
+		}
+	}
+	return req
+}
+
+// load reads the settings and prints every problem, one per line; it
+// returns nil and the exit code when there were any.
+func load(inv *invocation, req config.Request) (*config.Loaded, int) {
+	// Parsing allocates about six times the size of the files, and nearly
+	// all of it lives until the settings are used: a collection in between
+	// frees nothing.
+	old := debug.SetGCPercent(800)
+	defer debug.SetGCPercent(old)
+	l, ps := config.Load(req)
+	if len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintln(inv.stderr, p.Error())
+		}
+		return nil, exitcode.Config
+	}
+	for _, w := range l.Warnings {
+		fmt.Fprintln(inv.stderr, "warning: "+w.Error())
+	}
+	return l, exitcode.OK
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// optionValue holds a [niod] option's flag as text; config validates it.
+type optionValue struct {
+	text *string
+	kind string
+}
+
+func (v *optionValue) String() string     { return *v.text }
+func (v *optionValue) Set(s string) error { *v.text = s; return nil }
+func (v *optionValue) Type() string       { return v.kind }

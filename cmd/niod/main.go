@@ -1,0 +1,104 @@
+// Command niod launches and supervises the nio runtime: it merges the
+// settings files, hands them to the runtime without leaking secrets, drops
+// root, and keeps the runtime up under systemd, in a container or from a
+// shell.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"niod/internal/exitcode"
+)
+
+// A command is one subcommand of niod.
+type command struct {
+	name    string
+	summary string
+	// usage is the synopsis after "niod".
+	usage string
+	run   func(env *invocation, args []string) int
+}
+
+// invocation is what a command gets from the outside world.
+type invocation struct {
+	environ        []string
+	stdout, stderr io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"run", "merge the settings and supervise the runtime (the default)", "[run] [flags] [-- COMMAND [ARG...]]", runCmd},
+		{"check", "validate everything run would, start nothing", "check [flags]", checkCmd},
+		{"config", "print the merged, resolved settings as INI", "config [flags] [--show-origin] [--reveal]", configCmd},
+		{"cert", "create a local CA and an instance certificate", "cert [flags]", certCmd},
+		{"doctor", "secure-host checklist", "doctor [flags] [--json]", doctorCmd},
+		{"version", "print niod's version", "version", versionCmd},
+	}
+}
+
+func main() {
+	inv := &invocation{environ: os.Environ(), stdout: os.Stdout, stderr: os.Stderr}
+	os.Exit(dispatch(inv, os.Args[1:]))
+}
+
+// dispatch picks the subcommand: a first argument that is not one means
+// run, so "niod -s nio.conf -s secrets.conf" works as it always did.
+func dispatch(inv *invocation, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help":
+			if len(args) > 1 {
+				return dispatch(inv, []string{args[1], "--help"})
+			}
+			fmt.Fprint(inv.stdout, mainUsage())
+			return exitcode.OK
+		case "-h", "--help":
+			fmt.Fprint(inv.stdout, mainUsage())
+			return exitcode.OK
+		case "-V", "--version":
+			return versionCmd(inv, nil)
+		}
+		for _, c := range commands() {
+			if args[0] == c.name {
+				return c.run(inv, args[1:])
+			}
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			fmt.Fprintf(inv.stderr, "niod: %q is not a command (see niod --help)\n", args[0])
+			return exitcode.Usage
+		}
+	}
+	return runCmd(inv, args)
+}
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(`niod launches the nio runtime: it merges the settings files, drops root,
+hands the runtime its settings without leaking secrets, and keeps it up.
+
+Usage:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  niod %-42s %s\n", c.usage, c.summary)
+	}
+	b.WriteString(`
+Examples:
+  niod -r /opt/nio/project -s nio.conf -s secrets.conf   run the project
+  niod config -s nio.conf -s secrets.conf --show-origin   see what the runtime gets
+  niod check -s nio.conf -s secrets.conf                  validate before a deploy
+
+Settings files are read from the project root (-r, default: the current
+directory), nio.conf when no -s is given; later files win per key. Every
+flag can also be set as NIOD_<FLAG> in the environment (NIOD_LOG_LEVEL=debug)
+or in a [niod] section of the settings; flags win over NIOD_*, which win
+over [niod].
+
+Run "niod COMMAND --help" for the flags of a command.
+Exit codes: 0 ok, 64 usage, 69 runtime could not be kept up, 70 internal
+error, 77 permission, 78 configuration error, 128+N ended by signal N.
+`)
+	return b.String()
+}

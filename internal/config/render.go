@@ -1,0 +1,77 @@
+package config
+
+import (
+	"bufio"
+	"io"
+	"strings"
+)
+
+// RenderOptions says how Render shows values.
+type RenderOptions struct {
+	// Reveal prints secret values instead of Redacted (an empty secret
+	// shows as empty either way: there is nothing to hide).
+	Reveal bool
+	// ShowOrigin adds a comment line before each key naming where its value
+	// was set and where its references were resolved from.
+	ShowOrigin bool
+}
+
+// Render writes the settings as INI exactly as Python's
+// RawConfigParser.write() does: [DEFAULT] first when it has keys, then every
+// section in order, "key = value" with continuation lines indented by a tab,
+// and a blank line after each section. configparser reads the output back to
+// the same sections, keys and values.
+func (s *Settings) Render(w io.Writer, o RenderOptions) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if len(s.defaults.keys) > 0 {
+		renderSection(bw, s.defaults, o)
+	}
+	for _, sec := range s.sections {
+		renderSection(bw, sec, o)
+	}
+	return bw.Flush()
+}
+
+func renderSection(w *bufio.Writer, sec *Section, o RenderOptions) {
+	w.WriteString("[" + sec.Name + "]\n")
+	for _, v := range sec.keys {
+		if o.ShowOrigin {
+			w.WriteString("# " + describeOrigin(v) + "\n")
+		}
+		text := v.Text
+		if v.Secret && !o.Reveal && text != "" {
+			text = Redacted
+		}
+		w.WriteString(v.Key)
+		w.WriteString(" = ")
+		w.WriteString(strings.ReplaceAll(text, "\n", "\n\t"))
+		w.WriteByte('\n')
+	}
+	w.WriteByte('\n')
+}
+
+// describeOrigin says where a value and its references came from, e.g.
+// "nio.conf:12, [[PK_TOKEN]] from the environment".
+func describeOrigin(v *Value) string {
+	var b strings.Builder
+	b.WriteString(v.Origin.String())
+	for _, r := range v.Refs {
+		b.WriteString(", [[" + r.Name + "]] ")
+		switch r.Source {
+		case FromEnvironment:
+			b.WriteString("from the environment")
+		case FromUserDefined:
+			b.WriteString("from [user_defined] at " + r.Origin.String())
+		case FromProjectRoot:
+			b.WriteString("is the project root")
+		case InCycle:
+			b.WriteString("is part of a cycle")
+		default:
+			b.WriteString("is undefined")
+		}
+	}
+	if v.Secret {
+		b.WriteString(" (secret)")
+	}
+	return b.String()
+}

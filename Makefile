@@ -22,7 +22,7 @@ help:
 	@echo "make test     lint, unit tests, end-to-end tests, a short fuzz run"
 	@echo "make demo     run niod on examples/project"
 	@echo "make install  install niod into \$$(DESTDIR)\$$(BINDIR) (PREFIX=$(PREFIX))"
-	@echo "make bench    Go benchmarks and niod vs python3 configparser with hyperfine"
+	@echo "make bench    benchmarks side by side: settings vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/niod
@@ -35,6 +35,7 @@ lint:
 
 unit:
 	GO=$(GO) test/gotest.sh ./internal/... ./cmd/...
+	python3 -m unittest discover -s examples/runtime
 
 e2e:
 	GO=$(GO) test/gotest.sh ./test/...
@@ -43,13 +44,7 @@ fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/config/
 
 demo: build
-	@test -e $(DEMO_ROOT)/secrets.conf || { \
-		install -m 600 $(DEMO_ROOT)/secrets.conf.example $(DEMO_ROOT)/secrets.conf && \
-		echo "created $(DEMO_ROOT)/secrets.conf (mode 600) from secrets.conf.example"; }
-	@echo "== niod check"
-	$(BIN) check -r $(DEMO_ROOT) -s nio.conf -s secrets.conf
-	@echo "== niod config --show-origin (secrets hidden)"
-	$(BIN) config -r $(DEMO_ROOT) -s nio.conf -s secrets.conf --show-origin
+	@examples/demo.sh $(BIN)
 
 install: build
 	install -d $(DESTDIR)$(BINDIR)
@@ -61,6 +56,7 @@ uninstall:
 bench: build
 	$(GO) test -run=NONE -bench=. -benchmem ./internal/config/
 	bench/config-merge.sh $(BIN)
+	bench/supervise.sh $(BIN)
 
 clean:
 	rm -rf bin

@@ -39,6 +39,16 @@ func checkCmd(inv *invocation, args []string) int {
 	if l == nil {
 		return code
 	}
+	user, _, _, code := prepare(inv, l, nil, false)
+	if code != exitcode.OK {
+		return code
+	}
+	if user != nil {
+		fmt.Fprintf(inv.stderr, "privileges: would drop to user %s, clear every capability and set no_new_privs\n", user)
+	}
+	if len(l.Options.Command) == 0 {
+		fmt.Fprintln(inv.stderr, "warning: no [niod] command is set; niod run will need -- COMMAND")
+	}
 	n := 0
 	l.Settings.All(func(*config.Section, *config.Value) { n++ })
 	fmt.Fprintf(inv.stderr, "settings ok: %d files, %d sections, %d keys under %s\n",

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
+	"niod/internal/config"
 	"niod/internal/exitcode"
+	"niod/internal/handoff"
+	"niod/internal/launch"
+	"niod/internal/logging"
+	"niod/internal/privs"
+	"niod/internal/supervisor"
 )
 
 // runCmd merges the settings and supervises the runtime.
@@ -13,12 +21,104 @@ func runCmd(inv *invocation, args []string) int {
 	if code, done := sf.parse(c, inv, args); done {
 		return code
 	}
-	l, code := load(inv, sf.request(inv))
+	var command []string
+	if dash := sf.fs.ArgsLenAtDash(); dash >= 0 {
+		command = sf.fs.Args()[dash:]
+		if dash > 0 {
+			fmt.Fprintf(inv.stderr, "niod run: unexpected argument %q (the runtime's command goes after --)\n", sf.fs.Arg(0))
+			return exitcode.Usage
+		}
+	} else if sf.fs.NArg() > 0 {
+		fmt.Fprintf(inv.stderr, "niod run: unexpected argument %q (see niod --help; the runtime's command goes after --)\n", sf.fs.Arg(0))
+		return exitcode.Usage
+	}
+	req := sf.request(inv)
+	l, code := load(inv, req)
 	if l == nil {
 		return code
 	}
-	fmt.Fprintln(inv.stderr, "niod run: the supervisor is not built yet; the settings are valid (niod config shows them)")
-	return exitcode.Unavailable
+	user, environ, spec, code := prepare(inv, l, command, true)
+	if code != exitcode.OK {
+		return code
+	}
+
+	redactor := logging.NewRedactor()
+	redactor.Add(l.Settings.SecretValues()...)
+	log, err := newLogger(l.Options, redactor)
+	if err != nil {
+		fmt.Fprintf(inv.stderr, "niod: %v\n", err)
+		return exitcode.Config
+	}
+
+	// niod holds every secret in memory: keep it out of core dumps.
+	if err := privs.NoCoreDumps(); err != nil {
+		log.Warn("cannot turn core dumps off", logging.Err(err))
+	}
+	if privs.SwapOn() {
+		log.Warn("swap is on: secrets in memory could be written to disk (turn swap off or encrypt it)")
+	}
+	switch {
+	case user != nil:
+		if err := dropPrivileges(user); err != nil {
+			log.Error(err.Error())
+			return exitcode.NoPerm
+		}
+		log.Info("dropped privileges", logging.Stringer("user", user))
+	case os.Geteuid() == 0:
+		log.Warn("running the runtime as root (--allow-root); give it a user with --user")
+	}
+
+	reload := func() (*supervisor.Spec, error) {
+		l, ps := config.Load(req)
+		if len(ps) == 0 {
+			redactor.Add(l.Settings.SecretValues()...)
+			var spec *supervisor.Spec
+			if spec, ps = launch.Plan(l, environ, command); len(ps) == 0 {
+				return spec, nil
+			}
+		}
+		for _, p := range ps {
+			log.Error("settings problem", logging.String("problem", p.Error()))
+		}
+		return nil, errors.New(plural(len(ps), "problem") + " in the settings")
+	}
+	return supervisor.Run(supervisor.Config{
+		Spec:   spec,
+		Reload: reload,
+		Log:    log,
+		Handoff: func(payload []byte) (*handoff.Handoff, error) {
+			if spec.Options.Handoff == "file" {
+				warn := func(msg string) { log.Warn(msg) }
+				return handoff.NewFile(payload, handoff.FileBase(os.Getenv), -1, -1, warn)
+			}
+			return handoff.NewMemfd(payload)
+		},
+	})
+}
+
+func newLogger(o *config.Options, r *logging.Redactor) (*logging.Logger, error) {
+	level, err := logging.ParseLevel(o.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	format, err := logging.ParseFormat(o.LogFormat)
+	if err != nil {
+		return nil, err
+	}
+	return logging.New(logging.Options{Format: format, Level: level, Redactor: r})
+}
+
+func printProblems(inv *invocation, ps config.Problems) {
+	for _, p := range ps {
+		fmt.Fprintln(inv.stderr, p.Error())
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func certCmd(inv *invocation, _ []string) int {

@@ -55,7 +55,7 @@ func Load(req Request) (*Loaded, Problems) {
 	if len(l.Files) == 0 {
 		l.Files = []string{DefaultFile}
 	}
-	env := environMap(req.Environ)
+	env := EnvironMap(req.Environ)
 	for _, name := range l.Files {
 		ps = append(ps, l.read(name, env["CREDENTIALS_DIRECTORY"])...)
 	}
@@ -140,7 +140,8 @@ func (o *Options) check() Problems {
 	return ps
 }
 
-func environMap(environ []string) map[string]string {
+// EnvironMap turns KEY=VALUE strings into a map.
+func EnvironMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {

@@ -1,4 +1,7 @@
-// Package logging builds the zap loggers used by niod.
+// Package logging builds niod's logger on zap's core (zapcore): the
+// encoders, levels and output of zap without the zap package itself, whose
+// HTTP level handler would link net/http and its TLS stack into niod and
+// cost start-up time and memory.
 //
 // Three output formats are supported: a compact console format for people at
 // a terminal, JSON lines for log collectors (Docker, Kubernetes), and a
@@ -25,7 +28,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/buffer"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
@@ -119,9 +121,18 @@ type Options struct {
 	Env func(string) string
 }
 
-// New builds a logger from o. It never records callers or stack traces, and
-// the returned logger does not add them even at error level.
-func New(o Options) (*zap.Logger, error) {
+// New builds a logger from o. It never records callers or stack traces.
+func New(o Options) (*Logger, error) {
+	core, err := NewCore(o)
+	if err != nil {
+		return nil, err
+	}
+	return &Logger{core: core}, nil
+}
+
+// NewCore builds the zap core behind New: the encoder of the format, the
+// redactor and the output.
+func NewCore(o Options) (zapcore.Core, error) {
 	out := o.Output
 	if out == nil {
 		out = os.Stderr
@@ -159,8 +170,7 @@ func New(o Options) (*zap.Logger, error) {
 
 	// Lock serialises writers so concurrent entries never interleave; each
 	// entry is a single Write call.
-	core := zapcore.NewCore(enc, zapcore.Lock(fileSink{out}), o.Level)
-	return zap.New(core), nil
+	return zapcore.NewCore(enc, zapcore.Lock(fileSink{out}), o.Level), nil
 }
 
 // jsonEncoder writes "ts" and "level" ahead of everything else, which zap's

@@ -233,7 +233,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if l, err := New(tt.opts); err == nil {
+			if l, err := newZap(tt.opts); err == nil {
 				t.Fatalf("New(%+v) = %v, want error", tt.opts, l)
 			}
 		})
@@ -249,7 +249,7 @@ func newFileLogger(t *testing.T, o Options) (*zap.Logger, func() string) {
 	if o.Env == nil {
 		o.Env = envMap(nil)
 	}
-	l, err := New(o)
+	l, err := newZap(o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -372,7 +372,7 @@ func TestConsoleColourOnTerminal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			master, slave := openPTY(t)
-			l, err := New(Options{Output: slave, Env: envMap(tt.env)})
+			l, err := newZap(Options{Output: slave, Env: envMap(tt.env)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -459,11 +459,21 @@ func TestNoCallerOrStacktrace(t *testing.T) {
 }
 
 func TestSyncOnPipe(t *testing.T) {
-	l, err := New(Options{Output: pipeWriter(t), Env: envMap(nil)})
+	l, err := newZap(Options{Output: pipeWriter(t), Env: envMap(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Sync(); err != nil {
 		t.Fatalf("Sync on a pipe = %v, want nil", err)
 	}
+}
+
+// newZap wraps the core in a full zap.Logger, so the tests can use zap's
+// field constructors, With and Named.
+func newZap(o Options) (*zap.Logger, error) {
+	core, err := NewCore(o)
+	if err != nil {
+		return nil, err
+	}
+	return zap.New(core), nil
 }

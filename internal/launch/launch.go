@@ -1,0 +1,143 @@
+// Package launch turns loaded settings into what the supervisor starts: the
+// runtime's command found on the right PATH, its virtual environment, its
+// environment and the settings it is handed.
+package launch
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"niod/internal/config"
+	"niod/internal/handoff"
+	"niod/internal/supervisor"
+)
+
+// venvNames are the directories under the project root tried as the
+// runtime's virtual environment when [niod] venv is not set.
+var venvNames = []string{"venv", ".venv", "env"}
+
+// Plan builds the runtime's Spec. args, when given (niod run -- COMMAND
+// ARGS), replace [niod] command. Problems name what to fix.
+func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, config.Problems) {
+	var ps config.Problems
+	o := l.Options
+	env := config.EnvironMap(environ)
+	if len(args) == 0 {
+		args = o.Command
+	}
+	if len(args) == 0 {
+		return nil, config.Problems{{Msg: "no runtime to run: set [niod] command = ... in the settings, or give it after --: niod run -- COMMAND ARGS"}}
+	}
+
+	venv, p := findVenv(l.Root, o, env)
+	if p != nil {
+		return nil, config.Problems{*p}
+	}
+	set := map[string]string{"NIO_ROOT": l.Root}
+	path := env["PATH"]
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	if venv != "" {
+		set["VIRTUAL_ENV"] = venv
+		set["PYTHONHOME"] = "" // a PYTHONHOME would break the venv
+		path = filepath.Join(venv, "bin") + string(os.PathListSeparator) + path
+	}
+	set["PATH"] = path
+
+	exe, err := lookPath(args[0], path, l.Root)
+	if err != nil {
+		return nil, config.Problems{{Origin: o.Origins["command"], Msg: err.Error()}}
+	}
+	payload, moved := handoff.Payload(l.Settings, environ)
+	spec := &supervisor.Spec{
+		Path:    exe,
+		Args:    args,
+		Dir:     l.Root,
+		Env:     handoff.Environment(environ, moved, set),
+		Payload: payload,
+		Options: o,
+	}
+	return spec, ps
+}
+
+// findVenv returns the runtime's virtual environment: [niod] venv (which
+// must exist), else $VIRTUAL_ENV when niod runs inside one, else venv,
+// .venv or env under the root; "" when there is none.
+func findVenv(root string, o *config.Options, env map[string]string) (string, *config.Problem) {
+	if o.Venv != "" {
+		v := o.Venv
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(root, v)
+		}
+		if !isVenv(v) {
+			return "", &config.Problem{Origin: o.Origins["venv"],
+				Msg: "venv = " + o.Venv + ": " + v + "/bin/python does not exist (create it: python3 -m venv " + v + ")"}
+		}
+		return v, nil
+	}
+	if v := env["VIRTUAL_ENV"]; v != "" && isVenv(v) {
+		return v, nil
+	}
+	for _, name := range venvNames {
+		if v := filepath.Join(root, name); isVenv(v) {
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
+func isVenv(dir string) bool {
+	st, err := os.Stat(filepath.Join(dir, "bin", "python"))
+	return err == nil && !st.IsDir()
+}
+
+// lookPath finds name as a shell would on path; a name with a slash is
+// taken relative to the root.
+func lookPath(name, path, root string) (string, error) {
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(root, name)
+		}
+		if err := executable(name); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(root, dir)
+		}
+		if executable(filepath.Join(dir, name)) == nil {
+			return filepath.Join(dir, name), nil
+		}
+	}
+	return "", &lookupError{name}
+}
+
+type lookupError struct{ name string }
+
+func (e *lookupError) Error() string {
+	return "command " + e.name + " not found on the runtime's PATH (give its full path, or check venv)"
+}
+
+func executable(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return &statError{path, "does not exist"}
+	case st.IsDir():
+		return &statError{path, "is a directory"}
+	case st.Mode()&0o111 == 0:
+		return &statError{path, "is not executable (chmod +x " + path + ")"}
+	}
+	return nil
+}
+
+type statError struct{ path, what string }
+
+func (e *statError) Error() string { return "command " + e.path + " " + e.what }

@@ -1,0 +1,93 @@
+package privs
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Drop makes the whole process (every thread) u for good: capability
+// bounding and ambient sets emptied while niod still may, supplementary
+// groups, gid and uid set (real, effective and saved), the inheritable set
+// cleared, and no_new_privs set so that no setuid binary can give root
+// back. It needs CGO_ENABLED=0: AllThreadsSyscall refuses to run with cgo.
+func Drop(u *User) error {
+	if os.Geteuid() == 0 {
+		last, err := lastCap()
+		if err != nil {
+			return err
+		}
+		for c := 0; c <= last; c++ {
+			if err := allThreads(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
+				return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+			}
+		}
+		if err := allThreads(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil {
+			return fmt.Errorf("clear the ambient capabilities: %w", err)
+		}
+		// The syscall package changes every thread (since Go 1.16).
+		if err := syscall.Setgroups(u.Groups); err != nil {
+			return fmt.Errorf("setgroups: %w", err)
+		}
+		if err := syscall.Setgid(u.GID); err != nil {
+			return fmt.Errorf("setgid %d: %w", u.GID, err)
+		}
+		if err := syscall.Setuid(u.UID); err != nil {
+			return fmt.Errorf("setuid %d: %w", u.UID, err)
+		}
+		// setuid away from root empties the permitted and effective sets,
+		// not the inheritable one.
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); err != nil {
+			return fmt.Errorf("clear the capabilities: %w", err)
+		}
+	}
+	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	return nil
+}
+
+func allThreads(trap, a1, a2, a3 uintptr) error {
+	_, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func lastCap() (int, error) {
+	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the last capability: %w", err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(data)))
+}
+
+// NoCoreDumps keeps niod's memory, which holds secrets, out of core dumps
+// and away from ptrace by other processes of the same user.
+func NoCoreDumps() error {
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		return fmt.Errorf("RLIMIT_CORE: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("PR_SET_DUMPABLE: %w", err)
+	}
+	return nil
+}
+
+// SwapOn reports whether any swap space is active: secrets in memory could
+// then be written to disk.
+func SwapOn() bool {
+	data, err := os.ReadFile("/proc/swaps")
+	if err != nil {
+		return false
+	}
+	return len(strings.Split(strings.TrimSpace(string(data)), "\n")) > 1
+}

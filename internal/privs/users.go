@@ -1,0 +1,128 @@
+// Package privs refuses to run as root, drops to the runtime's dedicated
+// user for good and proves it did. The order is gosu's: resolve the user
+// while /etc is readable, check what the user must reach, then drop groups,
+// gid and uid for every thread, and verify from /proc that nothing is left.
+package privs
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// User is the account niod drops to.
+type User struct {
+	Name   string // empty when given as a number not in /etc/passwd
+	UID    int
+	GID    int
+	Groups []int // supplementary groups, the primary one included
+	Home   string
+}
+
+// Files where users and groups are looked up (no cgo, no NSS).
+var (
+	PasswdFile = "/etc/passwd"
+	GroupFile  = "/etc/group"
+)
+
+// Lookup resolves "USER", "USER:GROUP", "UID" or "UID:GID" (group may also
+// come separately). A name must exist; a number need not.
+func Lookup(user, group string) (*User, error) {
+	if u, g, ok := strings.Cut(user, ":"); ok {
+		user, group = u, g
+	}
+	passwd, err := readDB(PasswdFile)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{UID: -1, GID: -1, Home: "/"}
+	for _, f := range passwd {
+		if len(f) >= 6 && (f[0] == user || f[2] == user) {
+			u.Name, u.UID, u.GID, u.Home = f[0], atoi(f[2]), atoi(f[3]), f[5]
+			break
+		}
+	}
+	if u.UID < 0 {
+		n, err := strconv.Atoi(user)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("user %q not found in %s (create it: useradd --system --no-create-home %s)", user, PasswdFile, user)
+		}
+		u.UID, u.GID = n, n
+	}
+	groups, err := readDB(GroupFile)
+	if err != nil {
+		return nil, err
+	}
+	if group != "" {
+		gid := -1
+		for _, f := range groups {
+			if len(f) >= 3 && (f[0] == group || f[2] == group) {
+				gid = atoi(f[2])
+				break
+			}
+		}
+		if gid < 0 {
+			n, err := strconv.Atoi(group)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("group %q not found in %s", group, GroupFile)
+			}
+			gid = n
+		}
+		u.GID = gid
+	}
+	u.Groups = []int{u.GID}
+	if u.Name != "" {
+		for _, f := range groups {
+			if len(f) >= 4 && slices.Contains(strings.Split(f[3], ","), u.Name) {
+				if gid := atoi(f[2]); gid >= 0 && !slices.Contains(u.Groups, gid) {
+					u.Groups = append(u.Groups, gid)
+				}
+			}
+		}
+	}
+	slices.Sort(u.Groups)
+	return u, nil
+}
+
+// String describes the user for messages: "nio (uid 998, gid 998, groups 998,27)".
+func (u *User) String() string {
+	name := u.Name
+	if name == "" {
+		name = strconv.Itoa(u.UID)
+	}
+	gs := make([]string, len(u.Groups))
+	for i, g := range u.Groups {
+		gs[i] = strconv.Itoa(g)
+	}
+	return fmt.Sprintf("%s (uid %d, gid %d, groups %s)", name, u.UID, u.GID, strings.Join(gs, ","))
+}
+
+// readDB reads a colon-separated database such as /etc/passwd.
+func readDB(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	defer f.Close()
+	var out [][]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, strings.Split(line, ":"))
+	}
+	return out, sc.Err()
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}

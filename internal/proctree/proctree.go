@@ -1,0 +1,158 @@
+// Package proctree finds the processes below a process by reading /proc, so
+// that a stop can reach every descendant, including those that left the
+// runtime's process group or session.
+package proctree
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Proc is one process as /proc/PID/stat describes it.
+type Proc struct {
+	PID, PPID, PGID int
+	State           byte // R, S, D, Z, T, ...
+}
+
+// Snapshot reads every process of the PID namespace niod sees.
+func Snapshot() ([]Proc, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	procs := make([]Proc, 0, len(names))
+	buf := make([]byte, 512)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if p, ok := readStat(pid, buf); ok {
+			procs = append(procs, p)
+		}
+	}
+	return procs, nil
+}
+
+// readStat parses /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
+// comm may itself hold spaces and parentheses.
+func readStat(pid int, buf []byte) (Proc, bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Proc{}, false // gone meanwhile
+	}
+	n, _ := f.Read(buf)
+	f.Close()
+	s := string(buf[:n])
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return Proc{}, false
+	}
+	fields := strings.Fields(s[i+2:])
+	if len(fields) < 3 {
+		return Proc{}, false
+	}
+	ppid, err1 := strconv.Atoi(fields[1])
+	pgid, err2 := strconv.Atoi(fields[2])
+	if err1 != nil || err2 != nil {
+		return Proc{}, false
+	}
+	return Proc{PID: pid, PPID: ppid, PGID: pgid, State: fields[0][0]}, true
+}
+
+// Descendants returns the processes below root in procs (not root itself).
+func Descendants(procs []Proc, root int) []Proc {
+	children := map[int][]int{}
+	byPID := map[int]Proc{}
+	for _, p := range procs {
+		children[p.PPID] = append(children[p.PPID], p.PID)
+		byPID[p.PID] = p
+	}
+	var out []Proc
+	queue := append([]int(nil), children[root]...)
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		out = append(out, byPID[pid])
+		queue = append(queue, children[pid]...)
+	}
+	return out
+}
+
+// Tree returns the processes below root by following the children lists
+// of /proc/PID/task/TID/children, which is far cheaper than reading all of
+// /proc; without them (a kernel built without CONFIG_PROC_CHILDREN) it falls
+// back to a full Snapshot.
+func Tree(root int) ([]Proc, error) {
+	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err != nil {
+		all, err := Snapshot()
+		if err != nil {
+			return nil, err
+		}
+		return Descendants(all, root), nil
+	}
+	var out []Proc
+	buf := make([]byte, 512)
+	queue := children(root)
+	seen := map[int]bool{}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		if p, ok := readStat(pid, buf); ok {
+			out = append(out, p)
+			queue = append(queue, children(pid)...)
+		}
+	}
+	return out, nil
+}
+
+// children lists the children of every thread of pid.
+func children(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile(dir + "/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Living drops zombies: they are dead and only wait to be reaped.
+func Living(procs []Proc) []Proc {
+	out := procs[:0:0]
+	for _, p := range procs {
+		if p.State != 'Z' && p.State != 'X' {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Signal sends sig to each process; one that is gone already is no error.
+func Signal(procs []Proc, sig syscall.Signal) {
+	for _, p := range procs {
+		_ = syscall.Kill(p.PID, sig)
+	}
+}

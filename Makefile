@@ -35,7 +35,7 @@ lint:
 
 unit:
 	GO=$(GO) test/gotest.sh ./internal/... ./cmd/...
-	python3 -m unittest discover -s examples/runtime
+	test/pyunit.sh examples/runtime
 
 e2e:
 	GO=$(GO) test/gotest.sh ./test/...

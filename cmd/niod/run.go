@@ -11,6 +11,7 @@ import (
 	"niod/internal/launch"
 	"niod/internal/logging"
 	"niod/internal/privs"
+	"niod/internal/sdnotify"
 	"niod/internal/supervisor"
 )
 
@@ -82,10 +83,15 @@ func runCmd(inv *invocation, args []string) int {
 		}
 		return nil, errors.New(plural(len(ps), "problem") + " in the settings")
 	}
+	interval, off := sdnotify.WatchdogInterval()
 	return supervisor.Run(supervisor.Config{
-		Spec:   spec,
-		Reload: reload,
-		Log:    log,
+		Spec:        spec,
+		Reload:      reload,
+		Log:         log,
+		Notify:      sdnotify.New(),
+		NotifyDir:   handoff.FileBase(os.Getenv),
+		Watchdog:    interval,
+		WatchdogOff: off,
 		Handoff: func(payload []byte) (*handoff.Handoff, error) {
 			if spec.Options.Handoff == "file" {
 				warn := func(msg string) { log.Warn(msg) }

@@ -10,6 +10,7 @@ import (
 
 	"niod/internal/config"
 	"niod/internal/handoff"
+	"niod/internal/health"
 	"niod/internal/supervisor"
 )
 
@@ -59,7 +60,41 @@ func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, 
 		Payload: payload,
 		Options: o,
 	}
+	spec.HealthURL, spec.HealthCA = healthTarget(l)
 	return spec, ps
+}
+
+// healthTarget is the URL the health probe asks, "" for no probe: [niod]
+// health_url, or GET /nio on [rest] host and port when a port is set; and
+// the certificates that verify it over https ([rest] ssl_certificate_chain,
+// else ssl_certificate).
+func healthTarget(l *config.Loaded) (url, ca string) {
+	rest := func(key string) string {
+		if v := l.Settings.Lookup("rest", key); v != nil {
+			return strings.TrimSpace(v.Text)
+		}
+		return ""
+	}
+	ca = rest("ssl_certificate_chain")
+	if ca == "" {
+		ca = rest("ssl_certificate")
+	}
+	if ca != "" && !filepath.IsAbs(ca) {
+		ca = filepath.Join(l.Root, ca)
+	}
+	switch url = l.Options.HealthURL; url {
+	case "none":
+		return "", ""
+	case "":
+		if rest("port") == "" {
+			return "", ""
+		}
+		url = health.DefaultURL(rest("host"), rest("port"), rest("ssl_certificate") != "")
+	}
+	if !strings.HasPrefix(url, "https:") {
+		ca = ""
+	}
+	return url, ca
 }
 
 // findVenv returns the runtime's virtual environment: [niod] venv (which

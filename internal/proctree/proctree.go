@@ -156,3 +156,20 @@ func Signal(procs []Proc, sig syscall.Signal) {
 		_ = syscall.Kill(p.PID, sig)
 	}
 }
+
+// IsDescendant reports whether pid is below ancestor, following parent
+// links in /proc.
+func IsDescendant(pid, ancestor int) bool {
+	buf := make([]byte, 512)
+	for i := 0; i < 64 && pid > 1; i++ {
+		p, ok := readStat(pid, buf)
+		if !ok {
+			return false
+		}
+		if p.PPID == ancestor {
+			return true
+		}
+		pid = p.PPID
+	}
+	return false
+}

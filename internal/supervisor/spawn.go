@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"niod/internal/handoff"
@@ -18,6 +19,7 @@ type spawner chan spawnRequest
 type spawnRequest struct {
 	spec  *Spec
 	h     *handoff.Handoff
+	env   []string
 	reply chan spawnResult
 }
 
@@ -31,16 +33,16 @@ func newSpawner() spawner {
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread lives on
 		for r := range s {
-			pid, err := start(r.spec, r.h)
+			pid, err := start(r.spec, r.h, r.env)
 			r.reply <- spawnResult{pid, err}
 		}
 	}()
 	return s
 }
 
-func (s spawner) start(spec *Spec, h *handoff.Handoff) (int, error) {
+func (s spawner) start(spec *Spec, h *handoff.Handoff, env []string) (int, error) {
 	reply := make(chan spawnResult)
-	s <- spawnRequest{spec, h, reply}
+	s <- spawnRequest{spec, h, env, reply}
 	r := <-reply
 	return r.pid, r.err
 }
@@ -50,7 +52,7 @@ func (s spawner) start(spec *Spec, h *handoff.Handoff) (int, error) {
 // group to signal), with SIGTERM when niod dies, stdin from /dev/null and
 // niod's stdout and stderr. The settings reach it as descriptor 3 or a file.
 // It runs on the spawner's thread.
-func start(spec *Spec, h *handoff.Handoff) (int, error) {
+func start(spec *Spec, h *handoff.Handoff, env []string) (int, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return 0, err
@@ -62,7 +64,7 @@ func start(spec *Spec, h *handoff.Handoff) (int, error) {
 	}
 	attr := &syscall.ProcAttr{
 		Dir:   spec.Dir,
-		Env:   append(spec.Env, "NIO_SETTINGS="+h.Path),
+		Env:   append(append(slices.Clip(spec.Env), "NIO_SETTINGS="+h.Path), env...),
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Setsid:    true,

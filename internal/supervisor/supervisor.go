@@ -7,6 +7,7 @@ package supervisor
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,7 +20,9 @@ import (
 	"niod/internal/config"
 	"niod/internal/exitcode"
 	"niod/internal/handoff"
+	probe "niod/internal/health"
 	"niod/internal/logging"
+	"niod/internal/notifysock"
 	"niod/internal/proctree"
 )
 
@@ -35,13 +38,16 @@ type Spec struct {
 	// Payload is the settings the runtime reads through NIO_SETTINGS.
 	Payload []byte
 	Options *config.Options
+	// HealthURL is what the health probe asks ("" for none); HealthCA
+	// verifies it over https.
+	HealthURL, HealthCA string
 }
 
 // same reports whether a reload changed nothing that matters to the runtime.
 func (s *Spec) same(o *Spec) bool {
 	return s.Path == o.Path && slices.Equal(s.Args, o.Args) && s.Dir == o.Dir &&
 		slices.Equal(s.Env, o.Env) && bytes.Equal(s.Payload, o.Payload) &&
-		s.Options.Equal(o.Options)
+		s.Options.Equal(o.Options) && s.HealthURL == o.HealthURL && s.HealthCA == o.HealthCA
 }
 
 // Notifier hears about state changes (the systemd integration).
@@ -50,14 +56,20 @@ type Notifier interface {
 	Reloading()
 	Status(text string)
 	Stopping()
+	ExtendTimeout(d time.Duration)
+	Errno(code int)
+	Watchdog()
 }
 
 type nopNotifier struct{}
 
-func (nopNotifier) Ready()        {}
-func (nopNotifier) Reloading()    {}
-func (nopNotifier) Status(string) {}
-func (nopNotifier) Stopping()     {}
+func (nopNotifier) Ready()                      {}
+func (nopNotifier) Reloading()                  {}
+func (nopNotifier) Status(string)               {}
+func (nopNotifier) Stopping()                   {}
+func (nopNotifier) ExtendTimeout(time.Duration) {}
+func (nopNotifier) Errno(int)                   {}
+func (nopNotifier) Watchdog()                   {}
 
 // Config configures Run.
 type Config struct {
@@ -69,6 +81,13 @@ type Config struct {
 	Notify Notifier
 	// Handoff makes the settings available for one start.
 	Handoff func(payload []byte) (*handoff.Handoff, error)
+	// NotifyDir is where niod's notify socket for the runtime is made;
+	// empty means none.
+	NotifyDir string
+	// Watchdog is how often to ping the service manager's watchdog; 0
+	// means never, and WatchdogOff says why.
+	Watchdog    time.Duration
+	WatchdogOff string
 }
 
 // The phases of the loop.
@@ -110,6 +129,28 @@ type loop struct {
 	orphans      int       // processes reaped that were not the runtime
 	restartAt    time.Time // when the next start is due
 	spawn        spawner
+
+	health
+}
+
+// health is what the loop knows of the runtime's health.
+type health struct {
+	notes   chan notifysock.Message
+	sock    *notifysock.Socket
+	prober  *probe.Prober
+	results chan probeResult
+	probing bool
+	gen     int       // counts starts, so a late probe result is not taken for the new runtime
+	ready   bool      // this start of the runtime has been ready
+	alive   time.Time // last sign of life
+	watched bool      // the runtime's health is known from a probe or its own pings
+	dropped int       // notify messages from outside the runtime's tree
+	sick    bool      // unhealthy and left so (restart = never)
+}
+
+type probeResult struct {
+	gen int
+	err error
 }
 
 // Run supervises the runtime until niod is told to stop or gives up, and
@@ -133,9 +174,35 @@ func Run(cfg Config) int {
 	l := &loop{cfg: cfg, log: cfg.Log, spec: cfg.Spec, restartTimer: stoppedTimer(), killTimer: stoppedTimer(),
 		spawn: newSpawner()}
 	l.setPolicy()
+	l.notes, l.results = make(chan notifysock.Message, 16), make(chan probeResult, 1)
+	if cfg.NotifyDir != "" {
+		sock, err := notifysock.Listen(cfg.NotifyDir)
+		if err != nil {
+			l.log.Warn("no notify socket for the runtime", logging.Err(err))
+		} else {
+			l.sock = sock
+			defer sock.Close()
+			go sock.Serve(l.notes)
+		}
+	}
+	var watchdog <-chan time.Time
+	if cfg.Watchdog > 0 {
+		t := time.NewTicker(cfg.Watchdog)
+		defer t.Stop()
+		watchdog = t.C
+		l.log.Info("pinging the service manager's watchdog", logging.Duration("every", cfg.Watchdog))
+	} else if cfg.WatchdogOff != "" {
+		l.log.Info("watchdog off: " + cfg.WatchdogOff)
+	}
+	l.setProber()
+	healthTick := time.NewTicker(l.spec.Options.HealthInterval)
+	defer healthTick.Stop()
 	l.start()
 	for {
 		if code, done := l.done(); done {
+			if code == exitcode.Unavailable || code == exitcode.Software {
+				l.cfg.Notify.Errno(code)
+			}
 			return code
 		}
 		select {
@@ -147,8 +214,137 @@ func Run(cfg Config) int {
 			}
 		case <-l.killTimer.C:
 			l.kill()
+		case m := <-l.notes:
+			l.onNotify(m)
+		case r := <-l.results:
+			l.onProbe(r)
+		case <-healthTick.C:
+			l.probe()
+			l.checkHealth()
+		case <-watchdog:
+			l.checkHealth()
+			if l.healthy() {
+				l.cfg.Notify.Watchdog()
+			}
 		}
 	}
+}
+
+// readyMode is how this runtime shows it is ready: exec, notify or probe.
+func (l *loop) readyMode() string {
+	if m := l.spec.Options.Ready; m != "auto" {
+		return m
+	}
+	if l.prober != nil {
+		return "probe"
+	}
+	return "exec"
+}
+
+func (l *loop) setProber() {
+	l.prober = nil
+	if l.spec.HealthURL == "" {
+		return
+	}
+	p, err := probe.New(l.spec.HealthURL, l.spec.Options.HealthTimeout, l.spec.HealthCA)
+	if err != nil {
+		l.log.Warn("health probe off", logging.Err(err))
+		return
+	}
+	l.prober = p
+}
+
+// markReady records that the runtime is ready and tells the service
+// manager.
+func (l *loop) markReady(how string) {
+	l.alive = time.Now()
+	if l.ready {
+		return
+	}
+	l.ready = true
+	l.log.Info("runtime ready", logging.Int("pid", l.pid), logging.String("by", how))
+	l.cfg.Notify.Status(fmt.Sprintf("running pid %d", l.pid))
+	l.cfg.Notify.Ready()
+}
+
+// onNotify takes a message from the runtime's tree; others are dropped.
+func (l *loop) onNotify(m notifysock.Message) {
+	if l.pid == 0 || m.PID <= 0 || (m.PID != l.pid && !proctree.IsDescendant(m.PID, l.pid)) {
+		l.dropped++
+		l.log.Debug("dropped a notify message from outside the runtime", logging.Int("sender", m.PID), logging.Int("dropped", l.dropped))
+		return
+	}
+	if m.Fields["WATCHDOG"] == "1" {
+		l.alive, l.watched = time.Now(), true
+	}
+	if m.Fields["READY"] == "1" {
+		if l.readyMode() == "notify" {
+			l.markReady("notify")
+		} else {
+			l.alive = time.Now()
+		}
+	}
+}
+
+// probe starts a health probe unless one is under way.
+func (l *loop) probe() {
+	if l.prober == nil || l.probing || l.pid == 0 || l.phase != running {
+		return
+	}
+	l.probing = true
+	p, gen, out := l.prober, l.gen, l.results
+	go func() { out <- probeResult{gen, p.Probe(context.Background())} }()
+}
+
+func (l *loop) onProbe(r probeResult) {
+	l.probing = false
+	if r.gen != l.gen || l.pid == 0 || l.phase != running {
+		return
+	}
+	if r.err != nil {
+		l.log.Debug("health probe failed", logging.Err(r.err))
+		return
+	}
+	if l.readyMode() == "probe" {
+		l.markReady("probe")
+	}
+	l.alive = time.Now()
+}
+
+// healthy is false while a watched runtime has given no sign of life for
+// longer than health_grace: then the service manager's watchdog is not
+// pinged, unless niod is recovering it.
+func (l *loop) healthy() bool {
+	return l.phase != running || l.pid == 0 || !l.watched || time.Since(l.alive) <= l.spec.Options.HealthGrace
+}
+
+// checkHealth restarts a runtime that gave no sign of life for longer than
+// health_grace, when its health is watched at all. With restart = never
+// niod leaves it be and stops pinging the watchdog: the service manager
+// decides.
+func (l *loop) checkHealth() {
+	if l.healthy() {
+		l.sick = false
+		return
+	}
+	if l.spec.Options.Restart == "never" {
+		if !l.sick {
+			l.sick = true
+			l.log.Warn("runtime unhealthy; restart = never, so niod stops pinging the watchdog", logging.Int("pid", l.pid))
+			l.cfg.Notify.Status(fmt.Sprintf("pid %d unhealthy", l.pid))
+		}
+		return
+	}
+	l.log.Warn("runtime unhealthy; restarting it", logging.Int("pid", l.pid), logging.Duration("silent_for", time.Since(l.alive).Round(time.Millisecond)))
+	d := l.policy.Exited(1, time.Since(l.started), time.Now())
+	if d.LimitHit {
+		l.log.Error("runtime failed too often; giving up", logging.Int("failures", l.policy.Limit))
+		l.stopThen(thenExit, exitcode.Unavailable)
+		return
+	}
+	l.cfg.Notify.Status(fmt.Sprintf("restarting unhealthy runtime in %s", d.Delay.Round(time.Millisecond)))
+	l.restartAt = time.Now().Add(d.Delay)
+	l.stopThen(thenStart, 0)
 }
 
 func stoppedTimer() *time.Timer {
@@ -179,13 +375,21 @@ func (l *loop) done() (int, bool) {
 
 func (l *loop) start() {
 	l.phase = running
+	l.gen++
+	l.ready, l.probing = false, false
+	l.watched = l.prober != nil || l.readyMode() == "notify"
+	l.cfg.Notify.Status("starting the runtime")
 	h, err := l.cfg.Handoff(l.spec.Payload)
 	if err != nil {
 		l.log.Error("cannot hand the settings over", logging.Err(err))
 		l.stopThen(thenExit, exitcode.Software)
 		return
 	}
-	pid, err := l.spawn.start(l.spec, h)
+	var env []string
+	if l.sock != nil {
+		env = append(env, "NOTIFY_SOCKET="+l.sock.Path)
+	}
+	pid, err := l.spawn.start(l.spec, h, env)
 	if err != nil {
 		h.Close()
 		l.log.Error("runtime did not start", logging.Err(err))
@@ -196,10 +400,13 @@ func (l *loop) start() {
 		h.Close() // the child holds its own descriptor
 		h = nil
 	}
-	l.handoff, l.pid, l.started = h, pid, time.Now()
+	l.handoff, l.pid, l.started, l.alive = h, pid, time.Now(), time.Now()
 	l.log.Info("runtime started", logging.Int("pid", pid), logging.Strings("command", l.spec.Args))
-	l.cfg.Notify.Status(fmt.Sprintf("running pid %d", pid))
-	l.cfg.Notify.Ready()
+	if l.readyMode() == "exec" {
+		l.markReady("exec")
+	} else {
+		l.cfg.Notify.Status(fmt.Sprintf("waiting for pid %d to be ready (%s)", pid, l.readyMode()))
+	}
 }
 
 func (l *loop) closeHandoff() {
@@ -223,6 +430,8 @@ func (l *loop) signal(sig syscall.Signal) {
 		l.log.Info("stopping", logging.String("signal", unix.SignalName(sig)))
 		l.cfg.Notify.Stopping()
 		l.cfg.Notify.Status("stopping")
+		// Room for the stop signal, stop_timeout, and the SIGKILL after it.
+		l.cfg.Notify.ExtendTimeout(l.spec.Options.StopTimeout + 5*time.Second)
 		l.stopThen(thenExit, exitcode.SignalBase+int(sig))
 	case syscall.SIGHUP:
 		l.reload()
@@ -354,6 +563,7 @@ func (l *loop) reload() {
 	}
 	l.spec = spec
 	l.setPolicy()
+	l.setProber()
 	switch l.phase {
 	case backingOff:
 		l.log.Info("settings changed; starting the runtime with them now")

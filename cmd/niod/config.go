@@ -39,12 +39,18 @@ func checkCmd(inv *invocation, args []string) int {
 	if l == nil {
 		return code
 	}
-	user, _, _, code := prepare(inv, l, nil, false)
+	p, code := prepare(inv, l, nil, false)
 	if code != exitcode.OK {
 		return code
 	}
-	if user != nil {
-		fmt.Fprintf(inv.stderr, "privileges: would drop to user %s, clear every capability and set no_new_privs\n", user)
+	if p.user != nil {
+		fmt.Fprintf(inv.stderr, "privileges: would drop to user %s, clear every capability and set no_new_privs\n", p.user)
+	}
+	for _, w := range p.tls.Warnings {
+		fmt.Fprintln(inv.stderr, "warning: "+w)
+	}
+	if !p.tls.NotAfter.IsZero() {
+		fmt.Fprintf(inv.stderr, "tls: %s is valid until %s\n", p.tls.Files.Cert, p.tls.NotAfter.UTC().Format("2006-01-02"))
 	}
 	if len(l.Options.Command) == 0 {
 		fmt.Fprintln(inv.stderr, "warning: no [niod] command is set; niod run will need -- COMMAND")

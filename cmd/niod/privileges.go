@@ -17,30 +17,45 @@ const rootRefused = "refusing to run the runtime as root: give it a user to drop
 	"(--user nio, User=nio in the systemd unit, USER nio in a Dockerfile, or [niod] user = nio), " +
 	"or pass --allow-root to run as root anyway"
 
-// prepare decides who the runtime runs as and what it runs, printing what
-// stops it; without a command (check) it stops after the user.
-func prepare(inv *invocation, l *config.Loaded, command []string, needCommand bool) (*privs.User, []string, *supervisor.Spec, int) {
-	user, code, msg := whoToBe(l.Options)
+// prepared is what run and check find out before anything starts.
+type prepared struct {
+	user    *privs.User // nil: stay as is
+	environ []string
+	spec    *supervisor.Spec // nil for check without a command
+	tls     launch.TLS
+}
+
+// prepare decides who the runtime runs as, what it runs and with which
+// certificate, printing what stops it; without a command (check) it skips
+// what only the command decides.
+func prepare(inv *invocation, l *config.Loaded, command []string, needCommand bool) (prepared, int) {
+	var p prepared
+	var code int
+	var msg string
+	p.user, code, msg = whoToBe(l.Options)
 	if msg != "" {
 		fmt.Fprintln(inv.stderr, "niod: "+msg)
-		return nil, nil, nil, code
+		return p, code
 	}
-	environ := userEnviron(inv.environ, user)
-	if !needCommand && len(command) == 0 && len(l.Options.Command) == 0 {
-		return user, environ, nil, exitcode.OK
+	p.environ = userEnviron(inv.environ, p.user)
+	tls, ps := launch.CheckTLS(l)
+	p.tls = tls
+	if needCommand || len(command) > 0 || len(l.Options.Command) > 0 {
+		var planPs config.Problems
+		p.spec, planPs = launch.Plan(l, p.environ, command)
+		ps = append(planPs, ps...)
 	}
-	spec, ps := launch.Plan(l, environ, command)
 	if len(ps) > 0 {
 		printProblems(inv, ps)
-		return nil, nil, nil, exitcode.Config
+		return p, exitcode.Config
 	}
-	if problems := reachable(user, spec); len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(inv.stderr, "niod: "+p)
+	if problems := reachable(p.user, p.spec, tls); len(problems) > 0 {
+		for _, problem := range problems {
+			fmt.Fprintln(inv.stderr, "niod: "+problem)
 		}
-		return nil, nil, nil, exitcode.NoPerm
+		return p, exitcode.NoPerm
 	}
-	return user, environ, spec, exitcode.OK
+	return p, exitcode.OK
 }
 
 // whoToBe resolves the user niod drops to; nil means staying as is. It
@@ -89,19 +104,28 @@ func userEnviron(environ []string, u *privs.User) []string {
 	return append(out, "HOME="+u.Home, "USER="+name, "LOGNAME="+name)
 }
 
-// reachable checks that u can use the project root and the runtime's
-// command.
-func reachable(u *privs.User, spec *supervisor.Spec) []string {
+// reachable checks that u can use the project root, the runtime's command
+// and the TLS files the runtime reads.
+func reachable(u *privs.User, spec *supervisor.Spec, tls launch.TLS) []string {
 	if u == nil {
 		return nil
 	}
 	var problems []string
-	if err := privs.CheckAccess(u, spec.Dir, privs.Read|privs.Execute); err != nil {
-		problems = append(problems, err.Error())
+	check := func(path string, need privs.Need) {
+		if path == "" {
+			return
+		}
+		if err := privs.CheckAccess(u, path, need); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
-	if err := privs.CheckAccess(u, spec.Path, privs.Execute); err != nil {
-		problems = append(problems, err.Error())
+	if spec != nil {
+		check(spec.Dir, privs.Read|privs.Execute)
+		check(spec.Path, privs.Execute)
 	}
+	check(tls.Files.Cert, privs.Read)
+	check(tls.Files.Key, privs.Read)
+	check(tls.Files.Chain, privs.Read)
 	return problems
 }
 

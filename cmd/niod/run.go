@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
@@ -13,6 +14,7 @@ import (
 	"niod/internal/privs"
 	"niod/internal/sdnotify"
 	"niod/internal/supervisor"
+	"niod/internal/tlscheck"
 )
 
 // runCmd merges the settings and supervises the runtime.
@@ -38,10 +40,11 @@ func runCmd(inv *invocation, args []string) int {
 	if l == nil {
 		return code
 	}
-	user, environ, spec, code := prepare(inv, l, command, true)
+	p, code := prepare(inv, l, command, true)
 	if code != exitcode.OK {
 		return code
 	}
+	user, environ, spec := p.user, p.environ, p.spec
 
 	redactor := logging.NewRedactor()
 	redactor.Add(l.Settings.SecretValues()...)
@@ -57,6 +60,9 @@ func runCmd(inv *invocation, args []string) int {
 	}
 	if privs.SwapOn() {
 		log.Warn("swap is on: secrets in memory could be written to disk (turn swap off or encrypt it)")
+	}
+	for _, w := range p.tls.Warnings {
+		log.Warn(w)
 	}
 	switch {
 	case user != nil:
@@ -92,6 +98,7 @@ func runCmd(inv *invocation, args []string) int {
 		NotifyDir:   handoff.FileBase(os.Getenv),
 		Watchdog:    interval,
 		WatchdogOff: off,
+		StatusNote:  expiryNote(p.tls.NotAfter),
 		Handoff: func(payload []byte) (*handoff.Handoff, error) {
 			if spec.Options.Handoff == "file" {
 				warn := func(msg string) { log.Warn(msg) }
@@ -135,4 +142,13 @@ func certCmd(inv *invocation, _ []string) int {
 func doctorCmd(inv *invocation, _ []string) int {
 	fmt.Fprintln(inv.stderr, "niod doctor: not built yet")
 	return exitcode.Unavailable
+}
+
+// expiryNote is added to the running status when the certificate ends
+// within tlscheck.ExpiryWarning.
+func expiryNote(notAfter time.Time) string {
+	if notAfter.IsZero() || time.Until(notAfter) >= tlscheck.ExpiryWarning {
+		return ""
+	}
+	return fmt.Sprintf("certificate expires %s", notAfter.UTC().Format("2006-01-02"))
 }

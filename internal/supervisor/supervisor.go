@@ -88,6 +88,9 @@ type Config struct {
 	// means never, and WatchdogOff says why.
 	Watchdog    time.Duration
 	WatchdogOff string
+	// StatusNote is added to the running status (a certificate that
+	// expires soon).
+	StatusNote string
 }
 
 // The phases of the loop.
@@ -263,7 +266,11 @@ func (l *loop) markReady(how string) {
 	}
 	l.ready = true
 	l.log.Info("runtime ready", logging.Int("pid", l.pid), logging.String("by", how))
-	l.cfg.Notify.Status(fmt.Sprintf("running pid %d", l.pid))
+	status := fmt.Sprintf("running pid %d", l.pid)
+	if l.cfg.StatusNote != "" {
+		status += "; " + l.cfg.StatusNote
+	}
+	l.cfg.Notify.Status(status)
 	l.cfg.Notify.Ready()
 }
 

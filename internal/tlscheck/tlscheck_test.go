@@ -1,0 +1,141 @@
+package tlscheck
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type pair struct {
+	cert *x509.Certificate
+	der  []byte
+	key  *ecdsa.PrivateKey
+}
+
+func mint(t *testing.T, cn string, hosts []string, parent *pair, from, to time.Time) *pair {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: from, NotAfter: to, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	signer, signKey := tmpl, key
+	if parent == nil {
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+		tmpl.ExtKeyUsage = nil
+	} else {
+		signer, signKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &pair{c, der, key}
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte, mode os.FileMode) string {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, mode)
+	return path
+}
+
+func writeKey(t *testing.T, path string, k *ecdsa.PrivateKey, mode os.FileMode) string {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writePEM(t, path, "PRIVATE KEY", der, mode)
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	ca := mint(t, "niod test CA", nil, nil, now.Add(-time.Hour), now.Add(48*time.Hour))
+	otherCA := mint(t, "other CA", nil, nil, now.Add(-time.Hour), now.Add(48*time.Hour))
+	good := mint(t, "localhost", []string{"localhost", "127.0.0.1"}, ca, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	soon := mint(t, "localhost", []string{"localhost"}, ca, now.Add(-time.Hour), now.Add(10*24*time.Hour))
+	expired := mint(t, "localhost", []string{"localhost"}, ca, now.Add(-72*time.Hour), now.Add(-time.Hour))
+	other := mint(t, "elsewhere", []string{"elsewhere.example"}, ca, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+
+	p := func(name string) string { return filepath.Join(dir, name) }
+	caFile := writePEM(t, p("ca.crt"), "CERTIFICATE", ca.der, 0o644)
+	otherCAFile := writePEM(t, p("other-ca.crt"), "CERTIFICATE", otherCA.der, 0o644)
+	goodCrt := writePEM(t, p("good.crt"), "CERTIFICATE", good.der, 0o644)
+	goodKey := writeKey(t, p("good.key"), good.key, 0o600)
+	openKey := writeKey(t, p("open.key"), good.key, 0o644)
+	wrongKey := writeKey(t, p("wrong.key"), other.key, 0o600)
+	soonCrt := writePEM(t, p("soon.crt"), "CERTIFICATE", soon.der, 0o644)
+	soonKey := writeKey(t, p("soon.key"), soon.key, 0o600)
+	expCrt := writePEM(t, p("exp.crt"), "CERTIFICATE", expired.der, 0o644)
+	expKey := writeKey(t, p("exp.key"), expired.key, 0o600)
+	otherCrt := writePEM(t, p("other.crt"), "CERTIFICATE", other.der, 0o644)
+	otherKey := writeKey(t, p("other.key"), other.key, 0o600)
+	garbage := p("garbage.crt")
+	os.WriteFile(garbage, []byte("not a certificate\n"), 0o644)
+
+	for _, c := range []struct {
+		name    string
+		f       Files
+		fatal   string // substring of the one fatal finding; "" none
+		warning string
+	}{
+		{"good", Files{goodCrt, goodKey, caFile, "localhost"}, "", ""},
+		{"good, IP host", Files{goodCrt, goodKey, caFile, "127.0.0.1"}, "", ""},
+		{"good, wildcard host", Files{goodCrt, goodKey, "", "0.0.0.0"}, "", ""},
+		{"mismatched key", Files{goodCrt, wrongKey, caFile, "localhost"}, "is not the key of the certificate", ""},
+		{"expired", Files{expCrt, expKey, "", "localhost"}, "expired on", ""},
+		{"another host", Files{otherCrt, otherKey, caFile, "localhost"}, "is for elsewhere.example, not localhost", ""},
+		{"world-readable key", Files{goodCrt, openKey, caFile, "localhost"}, "chmod 600 " + openKey, ""},
+		{"missing certificate", Files{p("nope.crt"), goodKey, "", "localhost"}, "nope.crt: no such file", ""},
+		{"missing key", Files{goodCrt, p("nope.key"), "", "localhost"}, "nope.key: no such file", ""},
+		{"not PEM", Files{garbage, goodKey, "", "localhost"}, "no PEM certificate", ""},
+		{"chain of another CA", Files{goodCrt, goodKey, otherCAFile, "localhost"}, "does not verify against", ""},
+		{"expires soon", Files{soonCrt, soonKey, caFile, "localhost"}, "", "expires in 9 days"},
+	} {
+		findings, _ := Check(c.f, now)
+		var fatal, warn []string
+		for _, f := range findings {
+			if f.Fatal {
+				fatal = append(fatal, f.Setting+": "+f.Msg)
+			} else {
+				warn = append(warn, f.Msg)
+			}
+		}
+		switch {
+		case c.fatal == "" && len(fatal) > 0:
+			t.Errorf("%s: unexpected problems %q", c.name, fatal)
+		case c.fatal != "" && (len(fatal) != 1 || !strings.Contains(fatal[0], c.fatal)):
+			t.Errorf("%s: problems %q, want one with %q", c.name, fatal, c.fatal)
+		}
+		if c.warning != "" && (len(warn) != 1 || !strings.Contains(warn[0], c.warning)) {
+			t.Errorf("%s: warnings %q, want %q", c.name, warn, c.warning)
+		}
+		if c.warning == "" && len(warn) > 0 {
+			t.Errorf("%s: unexpected warnings %q", c.name, warn)
+		}
+	}
+}

@@ -115,17 +115,17 @@ func statusCode(line string) (int, error) {
 // DefaultURL is the probe URL for a [rest] host and port: GET /nio, https
 // when TLS is configured, and a wildcard address probed on loopback.
 func DefaultURL(host, port string, tlsOn bool) string {
-	switch host {
-	case "", "0.0.0.0", "*":
-		host = "127.0.0.1"
-	case "::", "[::]":
-		host = "::1"
-	}
 	scheme := "http"
 	if tlsOn {
 		scheme = "https"
-		if host == "127.0.0.1" || host == "::1" {
-			host = "localhost" // certificates name it; niod cert does
+	}
+	switch host {
+	case "", "0.0.0.0", "*", "::", "[::]":
+		// A wildcard is probed on loopback (a dual-stack :: takes IPv4
+		// too); by name over TLS, since certificates name localhost.
+		host = "127.0.0.1"
+		if tlsOn {
+			host = "localhost"
 		}
 	}
 	return scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), port) + "/nio"

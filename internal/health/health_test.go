@@ -87,7 +87,8 @@ func TestDefaultURL(t *testing.T) {
 		{"127.0.0.1", "8181", false, "http://127.0.0.1:8181/nio"},
 		{"0.0.0.0", "8181", false, "http://127.0.0.1:8181/nio"},
 		{"", "80", false, "http://127.0.0.1:80/nio"},
-		{"::", "8181", false, "http://[::1]:8181/nio"},
+		{"::", "8181", false, "http://127.0.0.1:8181/nio"},
+		{"127.0.0.1", "8181", true, "https://127.0.0.1:8181/nio"},
 		{"0.0.0.0", "8181", true, "https://localhost:8181/nio"},
 		{"edge.example.com", "443", true, "https://edge.example.com:443/nio"},
 	} {

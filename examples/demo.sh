@@ -14,17 +14,29 @@ if [[ ! -x $root/venv/bin/python ]]; then
 	python3 -m venv --without-pip "$root/venv"
 fi
 
-"$niod" check -r "$root" -s nio.conf -s secrets.conf
+if [[ ! -e $root/etc/ssl/cert.crt ]]; then
+	# A local CA kept with the demo, and a certificate for this machine;
+	# tls.conf gets the [user_defined] SSL_* lines.
+	"$niod" cert -r "$root" --ca-dir "$root/etc/ca" --update-settings tls.conf >/dev/null
+	echo "made a certificate with niod cert: $root/etc/ssl (CA in $root/etc/ca)"
+fi
+settings=(-s nio.conf -s tls.conf -s secrets.conf)
+if [[ $(id -u) -eq 0 ]]; then
+	# A real deployment gives niod a user to drop to (--user nio); the demo
+	# makes none, and says so.
+	settings+=(--allow-root)
+fi
+"$niod" check -r "$root" "${settings[@]}"
 
 cat <<EOT
 
 niod is starting the runtime (pid of niod: $$). In another terminal, try:
-  curl -u admin:change-me http://127.0.0.1:8181/nio      # 200 with auth
-  curl http://127.0.0.1:8181/nio                         # 401 without
+  curl --cacert $root/etc/ssl/ca.crt -u admin:change-me https://localhost:8181/nio   # 200
+  curl --cacert $root/etc/ssl/ca.crt https://localhost:8181/nio                      # 401
   kill -USR1 $$                                          # forwarded to the runtime
   kill -HUP $$                                           # reload the settings
-  $niod config -r $root -s nio.conf -s secrets.conf --show-origin
+  $niod config -r $root ${settings[*]} --show-origin
 Ctrl-C (or kill $$) stops the runtime and all its workers.
 
 EOT
-exec "$niod" -r "$root" -s nio.conf -s secrets.conf --log-format console
+exec "$niod" -r "$root" "${settings[@]}" --log-format console

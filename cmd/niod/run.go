@@ -90,6 +90,9 @@ func runCmd(inv *invocation, args []string) int {
 		return nil, errors.New(plural(len(ps), "problem") + " in the settings")
 	}
 	interval, off := sdnotify.WatchdogInterval()
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		off = "" // not under systemd: nothing to explain
+	}
 	return supervisor.Run(supervisor.Config{
 		Spec:        spec,
 		Reload:      reload,
@@ -132,11 +135,6 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func certCmd(inv *invocation, _ []string) int {
-	fmt.Fprintln(inv.stderr, "niod cert: not built yet")
-	return exitcode.Unavailable
 }
 
 func doctorCmd(inv *invocation, _ []string) int {

@@ -27,13 +27,38 @@ func IsKeyMaterial(text string) bool {
 	return i >= 0 && strings.Contains(text[i:], "PRIVATE KEY-----")
 }
 
+// HoldsSecret reports whether key = raw, written in a settings file, puts
+// a secret in that file (a [[ reference ]] or a key file's path does not).
+func HoldsSecret(key, raw string) bool { return holdsSecretLiteral(&Value{Key: key, Raw: raw}) }
+
 // holdsSecretLiteral reports whether a value as written in its file is a
-// secret itself, rather than a reference to one kept elsewhere.
+// secret itself, rather than a reference to one kept elsewhere. The path
+// of a key file (ssl_private_key = etc/ssl/cert.key) refers to the secret
+// too: the file holding it is checked where it is read.
 func holdsSecretLiteral(v *Value) bool {
 	if IsKeyMaterial(v.Raw) {
 		return true
 	}
-	return IsSecretKey(v.Key) && pyStrip(replaceRefs(v.Raw, func(string) string { return "" })) != ""
+	text := pyStrip(replaceRefs(v.Raw, func(string) string { return "" }))
+	if !IsSecretKey(v.Key) || text == "" {
+		return false
+	}
+	return !(isKeyFileKey(v.Key) && looksLikePath(text))
+}
+
+// isKeyFileKey reports whether a key names a private key (usually its
+// file) and nothing else secret.
+func isKeyFileKey(key string) bool {
+	lower := strings.ToLower(key)
+	if !strings.Contains(lower, "private_key") {
+		return false
+	}
+	return !IsSecretKey(strings.ReplaceAll(lower, "private_key", ""))
+}
+
+func looksLikePath(text string) bool {
+	return !strings.ContainsAny(text, " \t\n") && (strings.Contains(text, "/") ||
+		strings.HasSuffix(text, ".key") || strings.HasSuffix(text, ".pem"))
 }
 
 // SecretValues returns the text of every secret value, for a logger that

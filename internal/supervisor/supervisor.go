@@ -149,7 +149,12 @@ type health struct {
 	watched bool      // the runtime's health is known from a probe or its own pings
 	dropped int       // notify messages from outside the runtime's tree
 	sick    bool      // unhealthy and left so (restart = never)
+	// readyTimer probes often until the runtime is ready.
+	readyTimer *time.Timer
 }
+
+// readyProbeEvery is how often the probe asks until the runtime is ready.
+const readyProbeEvery = 100 * time.Millisecond
 
 type probeResult struct {
 	gen int
@@ -176,6 +181,7 @@ func Run(cfg Config) int {
 	}
 	l := &loop{cfg: cfg, log: cfg.Log, spec: cfg.Spec, restartTimer: stoppedTimer(), killTimer: stoppedTimer(),
 		spawn: newSpawner()}
+	l.readyTimer = stoppedTimer()
 	l.setPolicy()
 	l.notes, l.results = make(chan notifysock.Message, 16), make(chan probeResult, 1)
 	if cfg.NotifyDir != "" {
@@ -224,6 +230,13 @@ func Run(cfg Config) int {
 		case <-healthTick.C:
 			l.probe()
 			l.checkHealth()
+		case <-l.readyTimer.C:
+			// Until the first answer, probe often: readiness is what the
+			// service manager waits for.
+			if !l.ready && l.phase == running && l.readyMode() == "probe" {
+				l.probe()
+				l.readyTimer.Reset(readyProbeEvery)
+			}
 		case <-watchdog:
 			l.checkHealth()
 			if l.healthy() {
@@ -409,6 +422,9 @@ func (l *loop) start() {
 	}
 	l.handoff, l.pid, l.started, l.alive = h, pid, time.Now(), time.Now()
 	l.log.Info("runtime started", logging.Int("pid", pid), logging.Strings("command", l.spec.Args))
+	if l.readyMode() == "probe" {
+		l.readyTimer.Reset(readyProbeEvery)
+	}
 	if l.readyMode() == "exec" {
 		l.markReady("exec")
 	} else {

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"niod/internal/certs"
+	"niod/internal/config"
+	"niod/internal/exitcode"
+	"niod/internal/privs"
+)
+
+const certHelp = `Makes a local certificate authority (CA) the first time, in --ca-dir, and
+reuses it after; then a key and a certificate for this instance, signed by
+the CA, in --out: cert.crt, cert.key (mode 600) and ca.crt, a copy of the
+CA certificate that clients trust and the runtime serves as its chain.
+Existing files are never replaced without --force. It prints the settings
+that point the runtime at the files; --update-settings writes them.
+
+Relative --out and --update-settings paths are under the project root;
+a relative --ca-dir is under the current directory. NIOD_ROOT and
+NIOD_USER stand for -r and -u.
+`
+
+const certExitCodes = `
+Exit codes: 0 ok; 64 bad flags; 77 permission denied; 78 a file exists
+(use --force), the CA cannot be used or the settings file cannot be
+updated: fix what the message says and run again; 70 internal error.
+`
+
+// certCmd makes a local CA (once) and an instance certificate signed by it.
+func certCmd(inv *invocation, args []string) int {
+	c := commandNamed("cert")
+	fs := pflag.NewFlagSet("niod cert", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(inv.stderr)
+	fs.Usage = func() {}
+	var (
+		root, out, caDir, keyType, userFlag, settingsFile string
+		hosts                                             []string
+		days                                              int
+		force                                             bool
+	)
+	keyTypes := make([]string, 0, 3)
+	for _, k := range certs.KeyTypes() {
+		keyTypes = append(keyTypes, string(k))
+	}
+	fs.StringVarP(&root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
+	fs.StringVar(&out, "out", "", "directory of cert.crt, cert.key and ca.crt (default ROOT/etc/ssl)")
+	fs.StringVar(&caDir, "ca-dir", "", "directory of the CA, ca.crt and ca.key (default $XDG_CONFIG_HOME/niod/ca or ~/.config/niod/ca)")
+	fs.StringArrayVar(&hosts, "host", nil, "DNS name or IP address the certificate is for, repeatable; the first is its common name (default: this host's name, localhost, 127.0.0.1, ::1)")
+	fs.IntVar(&days, "days", certs.DefaultDays, "days the certificate is valid (the CA: 10 years)")
+	fs.StringVar(&keyType, "key-type", string(certs.ECDSAP256), "key type of the CA and the certificate: "+strings.Join(keyTypes, ", "))
+	fs.BoolVar(&force, "force", false, "replace cert.crt, cert.key and ca.crt in --out if they exist")
+	fs.StringVarP(&userFlag, "user", "u", "", "USER[:GROUP] that gets the files in --out when run as root, so the runtime can read its key (env NIOD_USER)")
+	fs.StringVar(&settingsFile, "update-settings", "", "point SSL_CERTIFICATE, SSL_PRIVATE_KEY and SSL_CERTIFICATE_CHAIN of [user_defined] in this settings file at the files, changing nothing else (created, mode 600, if missing)")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\n%s\nFlags:\n%s%s", c.usage, upperFirst(c.summary), certHelp, fs.FlagUsages(), certExitCodes)
+			return exitcode.OK
+		}
+		return certUsage(inv, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return certUsage(inv, "unexpected argument %q", fs.Arg(0))
+	}
+	env := config.EnvironMap(inv.environ)
+	if root == "" {
+		root = env["NIOD_ROOT"]
+	}
+	if userFlag == "" {
+		userFlag = env["NIOD_USER"]
+	}
+
+	// Paths.
+	root, err := filepath.Abs(orDot(root))
+	if err != nil {
+		return certFail(inv, exitcode.Config, "%s: %v", root, err)
+	}
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return certFail(inv, exitcode.Config, "%s: the project root is not a directory (give -r)", root)
+	}
+	underRoot := func(p string) string {
+		if filepath.IsAbs(p) {
+			return filepath.Clean(p)
+		}
+		return filepath.Join(root, p)
+	}
+	show := func(p string) string {
+		if rel, err := filepath.Rel(root, p); err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return rel
+		}
+		return p
+	}
+	if out == "" {
+		out = filepath.Join("etc", "ssl")
+	}
+	out = underRoot(out)
+	if caDir == "" {
+		if caDir, err = certs.DefaultCADir(func(k string) string { return env[k] }); err != nil {
+			return certUsage(inv, "%v", err)
+		}
+	} else if caDir, err = filepath.Abs(caDir); err != nil {
+		return certUsage(inv, "--ca-dir: %v", err)
+	}
+
+	// Certificate.
+	kt, err := certs.ParseKeyType(keyType)
+	if err != nil {
+		return certUsage(inv, "--key-type: %v", err)
+	}
+	if days < 1 || days > certs.MaxDays {
+		return certUsage(inv, "--days must be between 1 and %d, not %d", certs.MaxDays, days)
+	}
+	if len(hosts) == 0 {
+		hosts = certs.DefaultHosts()
+	}
+	var names []string
+	for _, h := range hosts {
+		name, err := certs.CheckHost(h)
+		if err != nil {
+			return certUsage(inv, "--host: %v", err)
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+
+	// Owner.
+	var owner *certs.Owner
+	var user *privs.User
+	if userFlag != "" {
+		if user, err = privs.Lookup(userFlag, ""); err != nil {
+			return certFail(inv, exitcode.Config, "%v", err)
+		}
+		switch euid := os.Geteuid(); {
+		case euid == 0:
+			owner = &certs.Owner{UID: user.UID, GID: user.GID}
+		case euid != user.UID:
+			return certFail(inv, exitcode.NoPerm, "only root can give the files to user %s (run niod cert as root or as that user)", user)
+		}
+	}
+
+	// The settings file is checked before anything is made.
+	settings := []certs.Setting{
+		{Key: "SSL_CERTIFICATE", Value: show(filepath.Join(out, certs.CertFile))},
+		{Key: "SSL_PRIVATE_KEY", Value: show(filepath.Join(out, certs.KeyFile))},
+		{Key: "SSL_CERTIFICATE_CHAIN", Value: show(filepath.Join(out, certs.ChainFile))},
+	}
+	var sf *certs.SettingsFile
+	if settingsFile != "" {
+		if sf, err = certs.ReadSettings(underRoot(settingsFile), settingsFile); err != nil {
+			return certError(inv, err)
+		}
+		if err := sf.CheckSecrets(settings); err != nil {
+			return certError(inv, err)
+		}
+		if _, err := certs.EditSettings(sf.Name, sf.Data, settings); err != nil {
+			return certError(inv, err)
+		}
+	}
+
+	res, err := certs.Issue(certs.Request{
+		CADir: caDir, OutDir: out, Hosts: names, Days: days, KeyType: kt,
+		Force: force, Owner: owner, Show: show,
+	})
+	if err != nil {
+		return certError(inv, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(inv.stderr, "warning: "+w)
+	}
+	if owner != nil {
+		if err := privs.CheckAccess(user, res.Key, privs.Read); err != nil {
+			fmt.Fprintln(inv.stderr, "warning: "+err.Error())
+		}
+	}
+	if sf != nil {
+		if err := sf.Update(settings); err != nil {
+			return certError(inv, err)
+		}
+	}
+
+	w := inv.stdout
+	if res.CACreated {
+		fmt.Fprintf(w, "created a local CA in %s (%s, until %s)\n", res.CADir, res.CAKeyType, day(res.CANotAfter))
+	} else {
+		fmt.Fprintf(w, "using the local CA in %s (%s, until %s)\n", res.CADir, res.CAKeyType, day(res.CANotAfter))
+	}
+	chain := "wrote " + show(res.Chain) + ", the CA certificate"
+	if res.ChainKept {
+		chain = show(res.Chain) + " is the CA certificate already"
+	}
+	fmt.Fprintf(w, "wrote %s and %s for %s (%s, until %s); %s\n",
+		show(res.Cert), show(res.Key), strings.Join(res.Hosts, ", "), kt, day(res.NotAfter), chain)
+	if sf != nil {
+		verb := "updated"
+		if !sf.Exists {
+			verb = "created"
+		}
+		fmt.Fprintf(w, "%s %s: [user_defined] %s, %s and %s\n", verb, settingsFile, settings[0].Key, settings[1].Key, settings[2].Key)
+	}
+
+	fmt.Fprintln(w)
+	where := "the settings"
+	if config.IsSecretKey(settings[1].Key) {
+		where = "a settings file only its owner can read, such as secrets.conf (niod counts " + settings[1].Key + " as a secret)"
+	}
+	fmt.Fprintf(w, "The runtime serves HTTPS with these lines in %s:\n\n", where)
+	fmt.Fprintf(w, "[%s]\n", certs.Section)
+	for _, s := range settings {
+		fmt.Fprintf(w, "%s = %s\n", s.Key, s.Value)
+	}
+	host := "localhost"
+	if !slices.Contains(res.Hosts, host) {
+		host = res.Hosts[0]
+		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+			host = "[" + host + "]"
+		}
+	}
+	fmt.Fprintf(w, "\nClients trust it with ca.crt:\n\n  curl --cacert %s https://%s:PORT/nio\n", res.Chain, host)
+	return exitcode.OK
+}
+
+// certError prints err and returns its exit code: 78 for what the user
+// fixes (a file in the way, a CA or settings file that cannot be used), 77
+// for a permission the system refused, 70 for the rest.
+func certError(inv *invocation, err error) int {
+	code := exitcode.Software
+	var ce *certs.Error
+	if errors.As(err, &ce) {
+		switch ce.Kind {
+		case certs.Invalid, certs.Exists:
+			code = exitcode.Config
+		case certs.Permission:
+			code = exitcode.NoPerm
+		}
+	}
+	return certFail(inv, code, "%v", err)
+}
+
+func certFail(inv *invocation, code int, format string, args ...any) int {
+	fmt.Fprintf(inv.stderr, "niod cert: "+format+"\n", args...)
+	return code
+}
+
+func certUsage(inv *invocation, format string, args ...any) int {
+	fmt.Fprintf(inv.stderr, "niod cert: "+format+" (see niod cert --help)\n", args...)
+	return exitcode.Usage
+}
+
+func orDot(s string) string {
+	if s == "" {
+		return "."
+	}
+	return s
+}
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

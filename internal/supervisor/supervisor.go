@@ -573,6 +573,7 @@ func (l *loop) reload() {
 	}
 	l.log.Info("reloading the settings")
 	l.cfg.Notify.Reloading()
+	l.cfg.Notify.Status("reloading the settings")
 	defer l.cfg.Notify.Ready()
 	spec, err := l.cfg.Reload()
 	if err != nil {
@@ -582,6 +583,7 @@ func (l *loop) reload() {
 	}
 	if spec.same(l.spec) {
 		l.log.Info("settings unchanged")
+		l.cfg.Notify.Status(fmt.Sprintf("running pid %d (settings unchanged)", l.pid))
 		return
 	}
 	l.spec = spec

@@ -239,6 +239,11 @@ func startNiod(t *testing.T, o startOpts) *niodProc {
 
 	env := baseEnv(o.env)
 	env[markEnv] = mark
+	if env["RUNTIME_DIRECTORY"] == "" && env["XDG_RUNTIME_DIR"] == "" {
+		// niod's private directories (notify socket, file handoff) go
+		// here, so that a test that SIGKILLs niod leaves nothing behind.
+		env["XDG_RUNTIME_DIR"] = t.TempDir()
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = o.root
 	cmd.Env = envList(env)

@@ -114,11 +114,11 @@ func EditSettings(name string, data []byte, set []Setting) ([]byte, error) {
 			return nil, errorf(Invalid, err, "%s: cannot set %s: %v", name, s.Key, err)
 		}
 	}
-	before, ps := config.Parse(name, data)
+	before, spans, ps := config.Layout(name, data)
 	if len(ps) > 0 {
 		return nil, errorf(Invalid, ps, "%s (fix the file first; niod would not read it)", ps[0].Error())
 	}
-	f := scan(string(data))
+	f := scan(string(data), spans)
 	var b strings.Builder
 	b.Grow(len(data) + 256)
 	var missing []Setting
@@ -137,12 +137,9 @@ func EditSettings(name string, data []byte, set []Setting) ([]byte, error) {
 			continue
 		}
 		replace[k.line] = valueLine(f.lines[k.line].text, s.Value)
-		if n := len(k.cont); n > 0 {
-			last := k.cont[n-1]
-			for i := k.line + 1; i <= last; i++ {
-				if t := f.lines[i].text; pyStrip(t) == "" || !isComment(t) {
-					drop[i] = true // continuation lines and the blank lines between them
-				}
+		for i := k.line + 1; i <= k.end; i++ {
+			if t := f.lines[i].text; config.Strip(t) == "" || !isComment(t) {
+				drop[i] = true // continuation lines and the blank lines between them
 			}
 		}
 	}
@@ -152,9 +149,9 @@ func EditSettings(name string, data []byte, set []Setting) ([]byte, error) {
 		after = f.header
 		indent, sep := "", " = "
 		if f.last != nil {
-			after = f.last.end()
+			after = f.last.end
 			t := f.lines[f.last.line].text
-			indent = t[:len(t)-len(strings.TrimLeftFunc(t, isPySpace))]
+			indent = t[:len(t)-len(strings.TrimLeftFunc(t, config.IsSpace))]
 			if s, ok := separator(t); ok {
 				sep = s
 			}
@@ -185,7 +182,7 @@ func EditSettings(name string, data []byte, set []Setting) ([]byte, error) {
 			if last.eol == "" {
 				b.WriteString(f.newline)
 			}
-			if pyStrip(last.text) != "" {
+			if config.Strip(last.text) != "" {
 				b.WriteString(f.newline)
 			}
 		}
@@ -204,11 +201,11 @@ func EditSettings(name string, data []byte, set []Setting) ([]byte, error) {
 // checkSetting refuses a value configparser would not give back as it is.
 func checkSetting(s Setting) error {
 	switch {
-	case s.Key == "" || strings.ContainsAny(s.Key, "=:[]\r\n") || pyStrip(s.Key) != s.Key:
+	case s.Key == "" || strings.ContainsAny(s.Key, "=:[]\r\n") || config.Strip(s.Key) != s.Key:
 		return fmt.Errorf("%q is not a key name", s.Key)
 	case strings.ContainsAny(s.Value, "\r\n\x00"):
 		return errors.New("the value holds a line break")
-	case pyStrip(s.Value) != s.Value:
+	case config.Strip(s.Value) != s.Value:
 		return errors.New("the value starts or ends with a space, which the settings cannot keep")
 	case strings.Contains(s.Value, "[["):
 		return errors.New("the value holds [[, which the settings would read as a reference")
@@ -288,24 +285,16 @@ type line struct {
 	eol  string
 }
 
-// key is a key of [user_defined]: its line and its continuation lines.
+// key is a key of [user_defined]: its line and the last line that
+// continues its value (0-based).
 type key struct {
-	line int
-	cont []int
+	line, end int
 }
 
-func (k *key) end() int {
-	if len(k.cont) > 0 {
-		return k.cont[len(k.cont)-1]
-	}
-	return k.line
-}
-
-// scan finds [user_defined] and its keys in a file config.Parse accepted,
-// with the rules of config's parser (configparser's): lines end with \n,
-// \r\n or \r; blank and comment lines neither end a value nor belong to a
-// key; a line indented deeper than the key above continues its value.
-func scan(text string) *scanned {
+// scan splits a file into lines as config's parser does (they end with
+// \n, \r\n or \r) and finds [user_defined] and its keys from where the
+// parser saw them.
+func scan(text string, spans []config.Span) *scanned {
 	f := &scanned{header: -1, keys: map[string]*key{}}
 	for pos := 0; pos < len(text); {
 		end := strings.IndexAny(text[pos:], "\r\n")
@@ -332,40 +321,15 @@ func scan(text string) *scanned {
 	if len(f.lines) > 0 {
 		f.lines[0].text = strings.TrimPrefix(f.lines[0].text, "\ufeff")
 	}
-
-	inSection := false
-	var cur *key // the key whose value continuation lines extend
-	curIndent := 0
-	for i, l := range f.lines {
-		value := pyStrip(l.text)
-		if value == "" || isComment(l.text) {
-			continue
-		}
-		indent := leadingSpace(l.text)
-		if cur != nil && indent > curIndent {
-			cur.cont = append(cur.cont, i)
-			continue
-		}
-		curIndent = indent
-		cur = nil
-		if strings.HasPrefix(value, "[") {
-			if end := strings.LastIndexByte(value, ']'); end >= 2 {
-				inSection = value[1:end] == Section
-				if inSection {
-					f.header = i
-				}
-				continue
-			}
-		}
-		// config.Parse accepted the file: every other line is a key's.
-		k := value
-		if j := strings.IndexAny(value, "=:"); j >= 0 {
-			k = strings.TrimRightFunc(value[:j], isPySpace)
-		}
-		cur = &key{line: i}
-		if inSection {
-			f.keys[k] = cur
-			f.last = cur
+	for _, sp := range spans {
+		switch {
+		case sp.Section != Section:
+		case sp.Key == "":
+			f.header = sp.Line - 1
+		default:
+			k := &key{line: sp.Line - 1, end: sp.End - 1}
+			f.keys[sp.Key] = k
+			f.last = k
 		}
 	}
 	return f
@@ -380,7 +344,7 @@ func valueLine(text, value string) string {
 		start++
 	}
 	prefix := text[:start]
-	if start == j+1 && pyStrip(text[start:]) == "" && (text[j] == ':' || j > 0 && (text[j-1] == ' ' || text[j-1] == '\t')) {
+	if start == j+1 && config.Strip(text[start:]) == "" && (text[j] == ':' || j > 0 && (text[j-1] == ' ' || text[j-1] == '\t')) {
 		// "KEY =" or "KEY:" with no value: "KEY = value", "KEY: value".
 		prefix += " "
 	}
@@ -395,41 +359,16 @@ func separator(text string) (string, bool) {
 	if j < 0 {
 		return "", false
 	}
-	k := strings.TrimRightFunc(t[:j], isPySpace)
+	k := strings.TrimRightFunc(t[:j], config.IsSpace)
 	rest := t[j+1:]
 	v := strings.TrimLeft(rest, " \t")
-	if pyStrip(v) == "" {
+	if config.Strip(v) == "" {
 		return "", false
 	}
 	return t[len(k) : j+1+len(rest)-len(v)], true
 }
 
 func isComment(text string) bool {
-	v := pyStrip(text)
+	v := config.Strip(text)
 	return strings.HasPrefix(v, "#") || strings.HasPrefix(v, ";")
 }
-
-// leadingSpace counts the whitespace characters before the first other
-// one, as configparser compares indentation.
-func leadingSpace(text string) int {
-	n := 0
-	for _, r := range text {
-		if !isPySpace(r) {
-			break
-		}
-		n++
-	}
-	return n
-}
-
-// isPySpace is Python's str.isspace() for one character.
-func isPySpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f:
-		return true
-	}
-	return r >= utf8.RuneSelf && unicode.IsSpace(r)
-}
-
-// pyStrip is Python's str.strip().
-func pyStrip(s string) string { return strings.TrimFunc(s, isPySpace) }

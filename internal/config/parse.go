@@ -29,6 +29,33 @@ func (s *Settings) Read(name string, data []byte) Problems {
 	return ps
 }
 
+// Span is where a section header or a key sits in one file: its line and,
+// for a key, the last line that continues its value. Lines count from 1.
+type Span struct {
+	Section string
+	Key     string // "" for the section's header
+	Line    int
+	End     int
+}
+
+// Layout parses one file as Parse does and also returns its section
+// headers and keys in file order, with their lines: what a tool needs to
+// change one value and leave every other byte of the file alone.
+func Layout(name string, data []byte) (*Settings, []Span, Problems) {
+	s := New()
+	s.reads++
+	var spans []Span
+	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, spans: &spans}
+	p.run(string(data))
+	return s, spans, p.problems
+}
+
+// IsSpace is Python's str.isspace() for one character.
+func IsSpace(r rune) bool { return isPySpace(r) }
+
+// Strip is Python's str.strip() with no arguments.
+func Strip(s string) string { return pyStrip(s) }
+
 // read is Read that also returns the values the file set.
 func (s *Settings) read(name string, text string) ([]*Value, Problems) {
 	s.reads++
@@ -57,6 +84,7 @@ type parser struct {
 	gen      uint32
 	sections map[string]int
 	touched  []*Value // values set by this file
+	spans    *[]Span  // where headers and keys are, for Layout only
 	slab     []Value  // values are allocated in blocks: far fewer allocations
 }
 
@@ -153,6 +181,9 @@ func (p *parser) line(n int, line string) {
 			p.lines = append(p.lines, "")
 		}
 		p.lines = append(p.lines, value)
+		if p.spans != nil && len(*p.spans) > 0 {
+			(*p.spans)[len(*p.spans)-1].End = n
+		}
 		return
 	}
 	p.indent = indent
@@ -183,6 +214,9 @@ func (p *parser) line(n int, line string) {
 		return
 	}
 	p.endValue()
+	if p.spans != nil {
+		*p.spans = append(*p.spans, Span{Section: p.curName, Key: key, Line: n, End: n})
+	}
 	v := p.newValue()
 	*v = Value{Key: key, Origin: p.at(n), Raw: val, gen: p.gen}
 	if first := p.cur.Get(key); first != nil && first.gen == p.gen {
@@ -197,6 +231,9 @@ func (p *parser) line(n int, line string) {
 
 func (p *parser) header(n int, name string) {
 	p.endValue()
+	if p.spans != nil {
+		*p.spans = append(*p.spans, Span{Section: name, Line: n, End: n})
+	}
 	p.curName = name
 	p.orphaned = false
 	switch existing := p.s.byName[name]; {

@@ -112,6 +112,16 @@ func statusCode(line string) (int, error) {
 	return code, nil
 }
 
+// IsWildcard reports whether a listen address means every address: empty,
+// 0.0.0.0, :: or *.
+func IsWildcard(host string) bool {
+	switch strings.Trim(host, "[]") {
+	case "", "0.0.0.0", "::", "*":
+		return true
+	}
+	return false
+}
+
 // DefaultURL is the probe URL for a [rest] host and port: GET /nio, https
 // when TLS is configured, and a wildcard address probed on loopback.
 func DefaultURL(host, port string, tlsOn bool) string {
@@ -119,8 +129,7 @@ func DefaultURL(host, port string, tlsOn bool) string {
 	if tlsOn {
 		scheme = "https"
 	}
-	switch host {
-	case "", "0.0.0.0", "*", "::", "[::]":
+	if IsWildcard(host) {
 		// A wildcard is probed on loopback (a dual-stack :: takes IPv4
 		// too); by name over TLS, since certificates name localhost.
 		host = "127.0.0.1"

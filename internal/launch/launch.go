@@ -21,7 +21,6 @@ var venvNames = []string{"venv", ".venv", "env"}
 // Plan builds the runtime's Spec. args, when given (niod run -- COMMAND
 // ARGS), replace [niod] command. Problems name what to fix.
 func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, config.Problems) {
-	var ps config.Problems
 	o := l.Options
 	env := config.EnvironMap(environ)
 	if len(args) == 0 {
@@ -61,7 +60,7 @@ func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, 
 		Options: o,
 	}
 	spec.HealthURL, spec.HealthCA = healthTarget(l)
-	return spec, ps
+	return spec, nil
 }
 
 // healthTarget is the URL the health probe asks, "" for no probe: [niod]
@@ -69,27 +68,21 @@ func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, 
 // the certificates that verify it over https ([rest] ssl_certificate_chain,
 // else ssl_certificate).
 func healthTarget(l *config.Loaded) (url, ca string) {
-	rest := func(key string) string {
-		if v := l.Settings.Lookup("rest", key); v != nil {
-			return strings.TrimSpace(v.Text)
-		}
-		return ""
-	}
-	ca = rest("ssl_certificate_chain")
+	files := tlsFiles(l)
+	ca = files.Chain
 	if ca == "" {
-		ca = rest("ssl_certificate")
-	}
-	if ca != "" && !filepath.IsAbs(ca) {
-		ca = filepath.Join(l.Root, ca)
+		ca = files.Cert
 	}
 	switch url = l.Options.HealthURL; url {
 	case "none":
 		return "", ""
 	case "":
-		if rest("port") == "" {
+		port, _ := restValue(l, "port")
+		if port == "" {
 			return "", ""
 		}
-		url = health.DefaultURL(rest("host"), rest("port"), rest("ssl_certificate") != "")
+		host, _ := restValue(l, "host")
+		url = health.DefaultURL(host, port, files.Cert != "")
 	}
 	if !strings.HasPrefix(url, "https:") {
 		ca = ""
@@ -97,15 +90,29 @@ func healthTarget(l *config.Loaded) (url, ca string) {
 	return url, ca
 }
 
+// restValue is a [rest] value, trimmed, and where it was set.
+func restValue(l *config.Loaded, key string) (string, config.Origin) {
+	if v := l.Settings.Lookup("rest", key); v != nil {
+		return strings.TrimSpace(v.Text), v.Origin
+	}
+	return "", config.Origin{}
+}
+
+// rootPath makes a path from the settings absolute: relative ones are under
+// the project root.
+func rootPath(root, p string) string {
+	if p != "" && !filepath.IsAbs(p) {
+		return filepath.Join(root, p)
+	}
+	return p
+}
+
 // findVenv returns the runtime's virtual environment: [niod] venv (which
 // must exist), else $VIRTUAL_ENV when niod runs inside one, else venv,
 // .venv or env under the root; "" when there is none.
 func findVenv(root string, o *config.Options, env map[string]string) (string, *config.Problem) {
 	if o.Venv != "" {
-		v := o.Venv
-		if !filepath.IsAbs(v) {
-			v = filepath.Join(root, v)
-		}
+		v := rootPath(root, o.Venv)
 		if !isVenv(v) {
 			return "", &config.Problem{Origin: o.Origins["venv"],
 				Msg: "venv = " + o.Venv + ": " + v + "/bin/python does not exist (create it: python3 -m venv " + v + ")"}
@@ -132,9 +139,7 @@ func isVenv(dir string) bool {
 // taken relative to the root.
 func lookPath(name, path, root string) (string, error) {
 	if strings.Contains(name, "/") {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(root, name)
-		}
+		name = rootPath(root, name)
 		if err := executable(name); err != nil {
 			return "", err
 		}
@@ -144,9 +149,7 @@ func lookPath(name, path, root string) (string, error) {
 		if dir == "" {
 			dir = "."
 		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(root, dir)
-		}
+		dir = rootPath(root, dir)
 		if executable(filepath.Join(dir, name)) == nil {
 			return filepath.Join(dir, name), nil
 		}

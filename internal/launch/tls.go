@@ -1,11 +1,10 @@
 package launch
 
 import (
-	"path/filepath"
-	"strings"
 	"time"
 
 	"niod/internal/config"
+	"niod/internal/health"
 	"niod/internal/tlscheck"
 )
 
@@ -27,40 +26,26 @@ type TLS struct {
 // chain, naming [rest] host; a key others can read is refused. No TLS is a
 // warning, or a problem with [niod] require_tls.
 func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
-	var out TLS
-	var ps config.Problems
-	value := func(key string) (string, config.Origin) {
-		if v := l.Settings.Lookup("rest", key); v != nil {
-			return strings.TrimSpace(v.Text), v.Origin
-		}
-		return "", config.Origin{}
-	}
-	path := func(p string) string {
-		if p != "" && !filepath.IsAbs(p) {
-			return filepath.Join(l.Root, p)
-		}
-		return p
-	}
-	cert, certAt := value("ssl_certificate")
-	key, keyAt := value("ssl_private_key")
-	chain, _ := value("ssl_certificate_chain")
-	host, _ := value("host")
-	port, _ := value("port")
-	switch {
-	case cert == "" && key == "":
+	out := TLS{Files: tlsFiles(l)}
+	_, certAt := restValue(l, "ssl_certificate")
+	_, keyAt := restValue(l, "ssl_private_key")
+	switch f := out.Files; {
+	case f.Cert == "" && f.Key == "":
+		out.Files = tlscheck.Files{}
 		if l.Options.RequireTLS {
-			ps = append(ps, config.Problem{Origin: l.Options.Origins["require_tls"],
-				Msg: "require_tls is set but [rest] ssl_certificate and ssl_private_key are empty (niod cert makes them)"})
-		} else if port != "" {
+			return out, config.Problems{{Origin: l.Options.Origins["require_tls"],
+				Msg: "require_tls is set but [rest] ssl_certificate and ssl_private_key are empty (niod cert makes them)"}}
+		}
+		if port, _ := restValue(l, "port"); port != "" {
 			out.Warnings = append(out.Warnings, "the runtime's API is served without TLS: [rest] ssl_certificate is empty (niod cert makes a certificate)")
 		}
-		return out, ps
-	case cert == "":
-		return out, config.Problems{{Origin: keyAt, Msg: "[rest] ssl_private_key is set but ssl_certificate is empty"}}
-	case key == "":
-		return out, config.Problems{{Origin: certAt, Msg: "[rest] ssl_certificate is set but ssl_private_key is empty"}}
+		return out, nil
+	case f.Cert == "":
+		return TLS{}, config.Problems{{Origin: keyAt, Msg: "[rest] ssl_private_key is set but ssl_certificate is empty"}}
+	case f.Key == "":
+		return TLS{}, config.Problems{{Origin: certAt, Msg: "[rest] ssl_certificate is set but ssl_private_key is empty"}}
 	}
-	out.Files = tlscheck.Files{Cert: path(cert), Key: path(key), Chain: path(chain), Host: host}
+	var ps config.Problems
 	findings, notAfter := tlscheck.Check(out.Files, time.Now())
 	out.NotAfter = notAfter
 	for _, f := range findings {
@@ -68,12 +53,21 @@ func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
 			out.Warnings = append(out.Warnings, f.Msg)
 			continue
 		}
-		v := l.Settings.Lookup("rest", f.Setting)
-		origin := config.Origin{}
-		if v != nil {
-			origin = v.Origin
-		}
+		_, origin := restValue(l, f.Setting)
 		ps = append(ps, config.Problem{Origin: origin, Msg: "[rest] " + f.Setting + ": " + f.Msg})
 	}
 	return out, ps
+}
+
+// tlsFiles is what [rest] configures for TLS, paths absolute; the host to
+// name is empty when the API listens on a wildcard address.
+func tlsFiles(l *config.Loaded) tlscheck.Files {
+	cert, _ := restValue(l, "ssl_certificate")
+	key, _ := restValue(l, "ssl_private_key")
+	chain, _ := restValue(l, "ssl_certificate_chain")
+	host, _ := restValue(l, "host")
+	if health.IsWildcard(host) {
+		host = ""
+	}
+	return tlscheck.Files{Cert: rootPath(l.Root, cert), Key: rootPath(l.Root, key), Chain: rootPath(l.Root, chain), Host: host}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -21,8 +22,8 @@ const ExpiryWarning = 30 * 24 * time.Hour
 // Files names the configured files, absolute; Chain may be empty.
 type Files struct {
 	Cert, Key, Chain string
-	// Host is [rest] host: the certificate must name it unless it is a
-	// wildcard address.
+	// Host is what the certificate must name; empty for none (the API
+	// listens on a wildcard address).
 	Host string
 }
 
@@ -68,7 +69,7 @@ func Check(f Files, now time.Time) (findings []Finding, notAfter time.Time) {
 		findings = append(findings, Finding{Setting: "ssl_certificate",
 			Msg: fmt.Sprintf("%s expires in %d days, on %s", f.Cert, int(leaf.NotAfter.Sub(now).Hours()/24), leaf.NotAfter.UTC().Format("2006-01-02"))})
 	}
-	if host := strings.Trim(f.Host, "[]"); !wildcard(host) {
+	if host := strings.Trim(f.Host, "[]"); host != "" {
 		if err := leaf.VerifyHostname(host); err != nil {
 			fatal("ssl_certificate", "%s is for %s, not %s ([rest] host); make one that names it: niod cert --host %s",
 				f.Cert, strings.Join(names(leaf), ", "), host, host)
@@ -83,14 +84,6 @@ func Check(f Files, now time.Time) (findings []Finding, notAfter time.Time) {
 		}
 	}
 	return findings, notAfter
-}
-
-func wildcard(host string) bool {
-	switch host {
-	case "", "0.0.0.0", "::", "*":
-		return true
-	}
-	return false
 }
 
 func names(c *x509.Certificate) []string {
@@ -168,9 +161,10 @@ func readKey(path string) (signer, error) {
 	if st.Mode().Perm()&0o044 != 0 {
 		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, st.Mode().Perm(), path)
 	}
-	data, err := readFile(path)
+	// Read what was opened and checked, not the path again.
+	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, err
+		return nil, fileError(path, err)
 	}
 	for rest := data; ; {
 		var block *pem.Block

@@ -212,7 +212,7 @@ func certCmd(inv *invocation, args []string) int {
 
 	fmt.Fprintln(w)
 	where := "the settings"
-	if config.IsSecretKey(settings[1].Key) {
+	if config.HoldsSecret(settings[1].Key, settings[1].Value) {
 		where = "a settings file only its owner can read, such as secrets.conf (niod counts " + settings[1].Key + " as a secret)"
 	}
 	fmt.Fprintf(w, "The runtime serves HTTPS with these lines in %s:\n\n", where)

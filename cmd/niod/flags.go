@@ -124,9 +124,7 @@ func load(inv *invocation, req config.Request) (*config.Loaded, int) {
 	defer debug.SetGCPercent(old)
 	l, ps := config.Load(req)
 	if len(ps) > 0 {
-		for _, p := range ps {
-			fmt.Fprintln(inv.stderr, p.Error())
-		}
+		printProblems(inv, ps)
 		return nil, exitcode.Config
 	}
 	for _, w := range l.Warnings {

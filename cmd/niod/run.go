@@ -79,8 +79,11 @@ func runCmd(inv *invocation, args []string) int {
 		l, ps := config.Load(req)
 		if len(ps) == 0 {
 			redactor.Add(l.Settings.SecretValues()...)
-			var spec *supervisor.Spec
-			if spec, ps = launch.Plan(l, environ, command); len(ps) == 0 {
+			// The same checks as at start: a reload must not start the
+			// runtime with a certificate that start would refuse.
+			_, ps = launch.CheckTLS(l)
+			spec, planPs := launch.Plan(l, environ, command)
+			if ps = append(planPs, ps...); len(ps) == 0 {
 				return spec, nil
 			}
 		}
@@ -102,12 +105,12 @@ func runCmd(inv *invocation, args []string) int {
 		Watchdog:    interval,
 		WatchdogOff: off,
 		StatusNote:  expiryNote(p.tls.NotAfter),
-		Handoff: func(payload []byte) (*handoff.Handoff, error) {
+		Handoff: func(spec *supervisor.Spec) (*handoff.Handoff, error) {
 			if spec.Options.Handoff == "file" {
 				warn := func(msg string) { log.Warn(msg) }
-				return handoff.NewFile(payload, handoff.FileBase(os.Getenv), -1, -1, warn)
+				return handoff.NewFile(spec.Payload, handoff.FileBase(os.Getenv), warn)
 			}
-			return handoff.NewMemfd(payload)
+			return handoff.NewMemfd(spec.Payload)
 		},
 	})
 }

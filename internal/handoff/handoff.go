@@ -145,10 +145,10 @@ func NewMemfd(payload []byte) (*Handoff, error) {
 	return &Handoff{File: f, Path: fmt.Sprintf("/proc/self/fd/%d", FD)}, nil
 }
 
-// NewFile writes payload to a 0600 file in a new 0700 directory under base
-// and chowns both to uid:gid when uid >= 0. It warns through warn when base
-// is not on a memory file system (tmpfs or ramfs).
-func NewFile(payload []byte, base string, uid, gid int, warn func(string)) (*Handoff, error) {
+// NewFile writes payload to a 0600 file in a new 0700 directory under base,
+// owned by niod's user (the runtime's, after the privilege drop). It warns
+// through warn when base is not on a memory file system (tmpfs or ramfs).
+func NewFile(payload []byte, base string, warn func(string)) (*Handoff, error) {
 	if !onMemoryFS(base) {
 		warn(fmt.Sprintf("%s is not on tmpfs: the settings file with its secrets may reach the disk", base))
 	}
@@ -162,11 +162,6 @@ func NewFile(payload []byte, base string, uid, gid int, warn func(string)) (*Han
 		_, err = f.Write(payload)
 		if cerr := f.Close(); err == nil {
 			err = cerr
-		}
-	}
-	if err == nil && uid >= 0 {
-		if err = os.Chown(h.Path, uid, gid); err == nil {
-			err = os.Chown(dir, uid, gid)
 		}
 	}
 	if err != nil {

@@ -92,7 +92,7 @@ func TestMemfdIsSealed(t *testing.T) {
 func TestFileHandoff(t *testing.T) {
 	base := t.TempDir()
 	var warned []string
-	h, err := NewFile([]byte("secret"), base, -1, -1, func(m string) { warned = append(warned, m) })
+	h, err := NewFile([]byte("secret"), base, func(m string) { warned = append(warned, m) })
 	if err != nil {
 		t.Fatal(err)
 	}

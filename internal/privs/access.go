@@ -2,7 +2,6 @@ package privs
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -79,10 +78,4 @@ func perm(n Need) string {
 		s += "x"
 	}
 	return s
-}
-
-// IsDir reports whether path is a directory (following links).
-func IsDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
 }

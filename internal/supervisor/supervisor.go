@@ -79,8 +79,8 @@ type Config struct {
 	Reload func() (*Spec, error)
 	Log    *logging.Logger
 	Notify Notifier
-	// Handoff makes the settings available for one start.
-	Handoff func(payload []byte) (*handoff.Handoff, error)
+	// Handoff makes the spec's settings available for one start.
+	Handoff func(spec *Spec) (*handoff.Handoff, error)
 	// NotifyDir is where niod's notify socket for the runtime is made;
 	// empty means none.
 	NotifyDir string
@@ -129,7 +129,6 @@ type loop struct {
 
 	restartTimer *time.Timer
 	killTimer    *time.Timer
-	orphans      int       // processes reaped that were not the runtime
 	restartAt    time.Time // when the next start is due
 	spawn        spawner
 
@@ -273,7 +272,6 @@ func (l *loop) setProber() {
 // markReady records that the runtime is ready and tells the service
 // manager.
 func (l *loop) markReady(how string) {
-	l.alive = time.Now()
 	if l.ready {
 		return
 	}
@@ -298,10 +296,9 @@ func (l *loop) onNotify(m notifysock.Message) {
 		l.alive, l.watched = time.Now(), true
 	}
 	if m.Fields["READY"] == "1" {
+		l.alive = time.Now()
 		if l.readyMode() == "notify" {
 			l.markReady("notify")
-		} else {
-			l.alive = time.Now()
 		}
 	}
 }
@@ -325,10 +322,10 @@ func (l *loop) onProbe(r probeResult) {
 		l.log.Debug("health probe failed", logging.Err(r.err))
 		return
 	}
+	l.alive = time.Now()
 	if l.readyMode() == "probe" {
 		l.markReady("probe")
 	}
-	l.alive = time.Now()
 }
 
 // healthy is false while a watched runtime has given no sign of life for
@@ -356,13 +353,19 @@ func (l *loop) checkHealth() {
 		return
 	}
 	l.log.Warn("runtime unhealthy; restarting it", logging.Int("pid", l.pid), logging.Duration("silent_for", time.Since(l.alive).Round(time.Millisecond)))
-	d := l.policy.Exited(1, time.Since(l.started), time.Now())
+	l.restart(l.policy.Exited(1, time.Since(l.started), time.Now()), "restarting unhealthy runtime in %s")
+}
+
+// restart stops what is left of the runtime and starts it again after the
+// policy's delay, or gives up with 69 when the limit is hit. status says
+// why, with a %s for the delay.
+func (l *loop) restart(d Decision, status string) {
 	if d.LimitHit {
-		l.log.Error("runtime failed too often; giving up", logging.Int("failures", l.policy.Limit))
+		l.log.Error("runtime failed too often; giving up", logging.Int("failures", l.policy.Limit), logging.Duration("window", l.policy.LimitWindow))
 		l.stopThen(thenExit, exitcode.Unavailable)
 		return
 	}
-	l.cfg.Notify.Status(fmt.Sprintf("restarting unhealthy runtime in %s", d.Delay.Round(time.Millisecond)))
+	l.cfg.Notify.Status(fmt.Sprintf(status, d.Delay.Round(time.Millisecond)))
 	l.restartAt = time.Now().Add(d.Delay)
 	l.stopThen(thenStart, 0)
 }
@@ -381,7 +384,7 @@ func (l *loop) setPolicy() {
 		failures: failures, failureTimes: times}
 }
 
-// exited is set once niod has decided to end with exitCode and the tree is
+// done reports niod's exit code once it has decided to end and the tree is
 // gone.
 func (l *loop) done() (int, bool) {
 	if l.phase == stopping && l.next == thenExit && l.pid == 0 {
@@ -399,7 +402,7 @@ func (l *loop) start() {
 	l.ready, l.probing = false, false
 	l.watched = l.prober != nil || l.readyMode() == "notify"
 	l.cfg.Notify.Status("starting the runtime")
-	h, err := l.cfg.Handoff(l.spec.Payload)
+	h, err := l.cfg.Handoff(l.spec)
 	if err != nil {
 		l.log.Error("cannot hand the settings over", logging.Err(err))
 		l.stopThen(thenExit, exitcode.Software)
@@ -474,9 +477,7 @@ func (l *loop) reap() (runtimeCode int, empty bool) {
 		if e.pid == l.pid {
 			runtimeCode = exitCode(e.status)
 			l.pid = 0
-			continue
 		}
-		l.orphans++
 	}
 	return runtimeCode, empty
 }
@@ -499,18 +500,14 @@ func (l *loop) onChild() {
 func (l *loop) ended(code int) {
 	d := l.policy.Exited(code, time.Since(l.started), time.Now())
 	l.closeHandoff()
-	switch {
-	case d.LimitHit:
-		l.log.Error("runtime failed too often; giving up", logging.Int("failures", l.policy.Limit), logging.Duration("window", l.policy.LimitWindow))
-		l.stopThen(thenExit, exitcode.Unavailable)
-	case !d.Restart:
+	if !d.Restart && !d.LimitHit {
 		l.stopThen(thenExit, code)
-	default:
-		l.log.Info("restarting the runtime", logging.Duration("delay", d.Delay.Round(time.Millisecond)), logging.Int("failures", d.Failures))
-		l.cfg.Notify.Status(fmt.Sprintf("restarting in %s after exit code %d", d.Delay.Round(time.Millisecond), code))
-		l.restartAt = time.Now().Add(d.Delay)
-		l.stopThen(thenStart, 0)
+		return
 	}
+	if d.Restart {
+		l.log.Info("restarting the runtime", logging.Duration("delay", d.Delay.Round(time.Millisecond)), logging.Int("failures", d.Failures))
+	}
+	l.restart(d, fmt.Sprintf("restarting in %%s after exit code %d", code))
 }
 
 // stopThen stops whatever is left of the tree and then exits or starts

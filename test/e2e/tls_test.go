@@ -153,3 +153,40 @@ func TestTLSBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadChecksWhatStartChecks: a reload applies the settings with the
+// checks of a start (TLS files) and the handoff they ask for.
+func TestReloadChecksWhatStartChecks(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	c := conf{test: "workers = 0"}
+	writeConf(t, root, c)
+	n := startNiod(t, startOpts{root: root})
+	first := n.waitRuntime(1)
+
+	// A world-readable key: start would refuse it, so the reload does.
+	now := time.Now()
+	crt, key := goCert(t, root, "api", []string{"localhost"}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	os.Chmod(key, 0o644)
+	c.extra = "[rest]\nhost = localhost\nssl_certificate = " + crt + "\nssl_private_key = " + key
+	writeConf(t, root, c)
+	n.signal(syscall.SIGHUP)
+	n.waitLog("settings not reloaded; the runtime keeps running with the old ones", 1)
+	if pids := n.runtimePIDs(); len(pids) != 1 || !alive(first) {
+		t.Errorf("runtime pids %v after a refused reload; want %d still running", pids, first)
+	}
+
+	// handoff = file, set by a reload, is what the next runtime gets.
+	c.extra = ""
+	c.niod = "handoff = file"
+	writeConf(t, root, c)
+	n.signal(syscall.SIGHUP)
+	second := n.waitRuntime(2)
+	for _, kv := range environ(second) {
+		if v, ok := strings.CutPrefix(kv, "NIO_SETTINGS="); ok && strings.HasPrefix(v, "/proc/self/fd/") {
+			t.Errorf("after a reload to handoff = file, NIO_SETTINGS is still %s", v)
+		}
+	}
+	n.signal(syscall.SIGTERM)
+	n.expectExit(143, waitLong)
+}

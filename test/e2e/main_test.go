@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"niod/test/testbin"
 )
 
 // niodBin is the binary built once by TestMain.
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	root, err := findModuleRoot()
+	root, err := testbin.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 2
@@ -58,38 +60,12 @@ func runMain(m *testing.M) int {
 		return 2
 	}
 
-	goTool, err := exec.LookPath("go")
+	niodBin, err = testbin.BuildNiod(root, filepath.Join(dir, "niod"))
 	if err != nil {
-		goTool = "/usr/local/go/bin/go"
-	}
-	bin := filepath.Join(dir, "niod")
-	build := exec.Command(goTool, "build", "-trimpath", "-o", bin, "./cmd/niod")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: cannot build ./cmd/niod (%v):\n%s\n", err, out)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 2
 	}
-	niodBin = bin
 	return m.Run()
-}
-
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod found above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // runOpts controls how runNiod starts niod.

@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"niod/test/testbin"
 )
 
 const (
@@ -78,7 +80,7 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	var err error
-	if moduleRoot, err = findModuleRoot(); err != nil {
+	if moduleRoot, err = testbin.ModuleRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, "systemd:", err)
 		return 2
 	}
@@ -189,15 +191,8 @@ func setUp(c *container, stage string) error {
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return err
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = "/usr/local/go/bin/go"
-	}
-	build := exec.Command(goTool, "build", "-trimpath", "-o", filepath.Join(bin, "niod"), "./cmd/niod")
-	build.Dir = moduleRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("cannot build ./cmd/niod: %v\n%s", err, out)
+	if _, err := testbin.BuildNiod(moduleRoot, filepath.Join(bin, "niod")); err != nil {
+		return err
 	}
 	// A container left by a run that was killed: start afresh.
 	if err := c.down(); err != nil {
@@ -238,7 +233,7 @@ func setUp(c *container, stage string) error {
 	if err := c.write(clientPath, []byte(httpClient), "755", "root:root"); err != nil {
 		return err
 	}
-	_, err = c.runOK(nil, "systemctl", "daemon-reload")
+	_, err := c.runOK(nil, "systemctl", "daemon-reload")
 	return err
 }
 
@@ -258,23 +253,6 @@ except urllib.error.HTTPError as e:
 except Exception as e:
     print(0); print(type(e).__name__, e)
 `
-
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // ---------------------------------------------------------------- container
 

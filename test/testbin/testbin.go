@@ -1,0 +1,46 @@
+// Package testbin finds the module and builds niod for the suites that run
+// the binary as a user would (test/e2e, test/systemd).
+package testbin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// ModuleRoot returns the directory holding go.mod, above the working
+// directory.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// BuildNiod builds ./cmd/niod of the module at root as the release is
+// built (static, trimmed) and returns the binary's path, out.
+func BuildNiod(root, out string) (string, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = "/usr/local/go/bin/go"
+	}
+	build := exec.Command(goTool, "build", "-trimpath", "-o", out, "./cmd/niod")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if output, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build ./cmd/niod (%v):\n%s", err, output)
+	}
+	return out, nil
+}

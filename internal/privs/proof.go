@@ -52,36 +52,83 @@ func readStatus(path string) (status, error) {
 	return st, nil
 }
 
+// check fails closed: every line it relies on must be present and parse,
+// because a kernel or a /proc that hides a line must not read as a clean
+// drop.
 func (st status) check(u *User, fromRoot bool) error {
+	// Real, effective, saved and filesystem ids: all four, all the user's.
 	for _, id := range []struct {
 		key  string
 		want int
 	}{{"Uid", u.UID}, {"Gid", u.GID}} {
-		for i, f := range strings.Fields(st[id.key]) {
-			if n, _ := strconv.Atoi(f); n != id.want {
+		v, ok := st[id.key]
+		if !ok {
+			return fmt.Errorf("no %s line", id.key)
+		}
+		fields := strings.Fields(v)
+		if len(fields) != 4 {
+			return fmt.Errorf("%s is %q, want 4 ids", id.key, v)
+		}
+		for i, f := range fields {
+			n, err := parseID(f)
+			if err != nil {
+				return fmt.Errorf("%s field %d: %w", id.key, i+1, err)
+			}
+			if n != id.want {
 				return fmt.Errorf("%s field %d is %d, want %d", id.key, i+1, n, id.want)
 			}
 		}
 	}
-	var groups []int
-	for _, f := range strings.Fields(st["Groups"]) {
-		n, _ := strconv.Atoi(f)
+	v, ok := st["Groups"]
+	if !ok {
+		return fmt.Errorf("no Groups line")
+	}
+	groups := []int{}
+	for _, f := range strings.Fields(v) {
+		n, err := parseID(f)
+		if err != nil {
+			return fmt.Errorf("Groups: %w", err)
+		}
 		groups = append(groups, n)
 	}
 	slices.Sort(groups)
-	if !slices.Equal(groups, u.Groups) {
-		return fmt.Errorf("groups are %v, want %v", groups, u.Groups)
+	want := slices.Sorted(slices.Values(u.Groups))
+	if !slices.Equal(groups, want) {
+		return fmt.Errorf("Groups are %v, want %v", groups, want)
 	}
 	for _, c := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
 		if c == "CapBnd" && !fromRoot {
 			continue
 		}
-		if v, ok := st[c]; ok && strings.Trim(v, "0") != "" {
+		v, ok := st[c]
+		if !ok {
+			return fmt.Errorf("no %s line", c)
+		}
+		// Base 16 without prefix: the kernel prints bare hex digits.
+		n, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return fmt.Errorf("%s is %q: not a capability set", c, v)
+		}
+		if n != 0 {
 			return fmt.Errorf("%s is %s, want empty", c, v)
 		}
 	}
-	if st["NoNewPrivs"] != "1" {
-		return fmt.Errorf("NoNewPrivs is %q, want 1", st["NoNewPrivs"])
+	v, ok = st["NoNewPrivs"]
+	if !ok {
+		return fmt.Errorf("no NoNewPrivs line")
+	}
+	if n, err := strconv.Atoi(v); err != nil || n != 1 {
+		return fmt.Errorf("NoNewPrivs is %q, want 1", v)
 	}
 	return nil
+}
+
+// parseID reads a decimal uid or gid as the kernel prints it: unsigned,
+// 32 bits, no sign.
+func parseID(s string) (int, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an id", s)
+	}
+	return int(n), nil
 }

@@ -5,6 +5,7 @@ package proctree
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,19 +158,34 @@ func Signal(procs []Proc, sig syscall.Signal) {
 	}
 }
 
+// Ancestors returns pid's chain of parents read from /proc, nearest first,
+// at most max long; it stops at a process without a parent (pid 1, or one
+// whose parent is outside niod's PID namespace) or at one that is gone. gone
+// says pid itself could not be read: it has exited and been reaped already,
+// so nothing is known of where it came from. A zombie still has its entry
+// and its parent link. pid <= 0 (no sender known) gives nothing, not gone.
+func Ancestors(pid int, max int) (chain []int, gone bool) {
+	buf := make([]byte, 512)
+	for i := 0; pid > 0 && len(chain) < max; i++ {
+		p, ok := readStat(pid, buf)
+		if !ok {
+			return chain, i == 0
+		}
+		if p.PPID <= 0 {
+			break
+		}
+		chain = append(chain, p.PPID)
+		pid = p.PPID
+	}
+	return chain, false
+}
+
+// maxDepth bounds a walk up the tree; real trees are far shallower.
+const maxDepth = 64
+
 // IsDescendant reports whether pid is below ancestor, following parent
 // links in /proc.
 func IsDescendant(pid, ancestor int) bool {
-	buf := make([]byte, 512)
-	for i := 0; i < 64 && pid > 1; i++ {
-		p, ok := readStat(pid, buf)
-		if !ok {
-			return false
-		}
-		if p.PPID == ancestor {
-			return true
-		}
-		pid = p.PPID
-	}
-	return false
+	chain, _ := Ancestors(pid, maxDepth)
+	return slices.Contains(chain, ancestor)
 }

@@ -1,10 +1,13 @@
 package proctree
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestTreeFindsGrandchildren(t *testing.T) {
@@ -50,5 +53,64 @@ func TestLivingDropsZombies(t *testing.T) {
 	got := Living([]Proc{{PID: 1, State: 'S'}, {PID: 2, State: 'Z'}, {PID: 3, State: 'R'}})
 	if len(got) != 2 || got[0].PID != 1 || got[1].PID != 3 {
 		t.Errorf("got %+v", got)
+	}
+}
+
+func TestAncestors(t *testing.T) {
+	self, gone := Ancestors(os.Getpid(), 64)
+	if gone || len(self) == 0 || self[0] != os.Getppid() || slices.Contains(self, 0) {
+		t.Fatalf("own ancestors %v gone %v, parent %d", self, gone, os.Getppid())
+	}
+
+	// A grandchild: sh reports the pid of its background sleep.
+	cmd := exec.Command("sh", "-c", "sleep 30 & echo $!; wait")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var grand int
+	if _, err := fmt.Fscan(stdout, &grand); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(grand, syscall.SIGKILL) })
+	chain, gone := Ancestors(grand, 64)
+	if gone || len(chain) < 3 || chain[0] != cmd.Process.Pid || chain[1] != os.Getpid() || chain[2] != os.Getppid() {
+		t.Errorf("grandchild %d: ancestors %v gone %v, want %d, %d, %d, ...", grand, chain, gone, cmd.Process.Pid, os.Getpid(), os.Getppid())
+	}
+	if chain, _ := Ancestors(grand, 1); len(chain) != 1 || chain[0] != cmd.Process.Pid {
+		t.Errorf("max 1: %v", chain)
+	}
+	if !IsDescendant(grand, os.Getpid()) || !IsDescendant(grand, cmd.Process.Pid) {
+		t.Error("grandchild not below this process")
+	}
+	if IsDescendant(os.Getpid(), grand) || IsDescendant(cmd.Process.Pid, grand) {
+		t.Error("this process below its grandchild")
+	}
+
+	// A zombie keeps its entry and parent link; once reaped it is gone.
+	z := exec.Command("true")
+	if err := z.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	for i := 0; i < 500; i++ {
+		if p, ok := readStat(z.Process.Pid, buf); ok && p.State == 'Z' {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if chain, gone := Ancestors(z.Process.Pid, 64); gone || len(chain) == 0 || chain[0] != os.Getpid() {
+		t.Errorf("zombie: ancestors %v gone %v", chain, gone)
+	}
+	z.Wait()
+	if chain, gone := Ancestors(z.Process.Pid, 64); !gone || len(chain) != 0 {
+		t.Errorf("reaped: ancestors %v gone %v", chain, gone)
+	}
+	if chain, gone := Ancestors(0, 64); gone || len(chain) != 0 {
+		t.Errorf("pid 0: ancestors %v gone %v", chain, gone)
 	}
 }

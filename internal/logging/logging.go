@@ -12,6 +12,12 @@
 // Every format writes exactly one line per entry, never includes caller
 // information or stack traces, and can pass its output through a Redactor so
 // that known secrets do not reach the log.
+//
+// By default a log call writes its line before returning. With
+// Options.Async, lines go through a bounded queue to a background writer
+// instead, so that a slow reader of niod's stderr, or one that went away,
+// can neither stall the supervisor nor make it spin; the price is that lines
+// are dropped (and counted) when the output cannot keep up.
 package logging
 
 import (
@@ -119,24 +125,53 @@ type Options struct {
 	// Env looks up environment variables (JOURNAL_STREAM, NO_COLOR, TERM);
 	// os.Getenv if nil.
 	Env func(string) string
+	// Async queues lines for a background writer instead of writing them
+	// in the log call, so a slow or stuck output cannot hold up the caller.
+	// The queue is bounded (1024 lines, 1 MiB); lines that find it full
+	// are dropped and counted, and the writer later logs a warning saying
+	// how many. After a failed write (EPIPE, say) the output is abandoned
+	// and further lines are discarded. Call Logger.Flush before exiting.
+	Async bool
 }
 
 // New builds a logger from o. It never records callers or stack traces.
 func New(o Options) (*Logger, error) {
-	core, err := NewCore(o)
-	if err != nil {
-		return nil, err
-	}
-	return &Logger{core: core}, nil
-}
-
-// NewCore builds the zap core behind New: the encoder of the format, the
-// redactor and the output.
-func NewCore(o Options) (zapcore.Core, error) {
 	out := o.Output
 	if out == nil {
 		out = os.Stderr
 	}
+	enc, err := newEncoder(o, out, o.Redactor)
+	if err != nil {
+		return nil, err
+	}
+	l := &Logger{out: out, redactor: o.Redactor}
+	l.level.set(o.Level)
+	if o.Async {
+		l.async = newAsyncSink(fileSink{out})
+		l.sink = l.async
+	} else {
+		// Lock serialises writers so concurrent entries never interleave;
+		// each entry is a single Write call.
+		l.sink = zapcore.Lock(fileSink{out})
+	}
+	l.setEncoder(enc)
+	return l, nil
+}
+
+// NewCore builds the zap core behind New: the encoder of the format, the
+// redactor and the output. With o.Async, the core's Sync waits (up to a
+// second) for the queue to drain before syncing the output.
+func NewCore(o Options) (zapcore.Core, error) {
+	l, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	return *l.core.Load(), nil
+}
+
+// newEncoder checks o's format and level and builds the encoder of the
+// format for out, scrubbing r's secrets when r is not nil.
+func newEncoder(o Options, out *os.File, r *Redactor) (zapcore.Encoder, error) {
 	env := o.Env
 	if env == nil {
 		env = os.Getenv
@@ -164,13 +199,10 @@ func NewCore(o Options) (zapcore.Core, error) {
 	default:
 		enc = newJSONEncoder()
 	}
-	if o.Redactor != nil {
-		enc = redactingEncoder{Encoder: enc, r: o.Redactor}
+	if r != nil {
+		enc = redactingEncoder{Encoder: enc, r: r}
 	}
-
-	// Lock serialises writers so concurrent entries never interleave; each
-	// entry is a single Write call.
-	return zapcore.NewCore(enc, zapcore.Lock(fileSink{out}), o.Level), nil
+	return enc, nil
 }
 
 // jsonEncoder writes "ts" and "level" ahead of everything else, which zap's

@@ -38,6 +38,7 @@ lint:
 
 unit:
 	GO=$(GO) test/gotest.sh ./internal/... ./cmd/...
+	GO=$(GO) test/machine-coverage.sh
 	test/pyunit.sh examples/runtime
 
 e2e:

@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
+	"niod/internal/handoff"
+	"niod/internal/plan"
 )
 
 // configCmd prints the merged, resolved settings.
@@ -32,27 +35,29 @@ func configCmd(inv *invocation, args []string) int {
 func checkCmd(inv *invocation, args []string) int {
 	c := commandNamed("check")
 	sf := newFlagSet(c, inv)
-	if code, done := sf.parseNoArgs(c, inv, args); done {
+	if code, done := sf.parse(c, inv, args); done {
 		return code
 	}
-	l, code := load(inv, sf.request(inv))
-	if l == nil {
-		return code
-	}
-	p, code := prepare(inv, l, nil, false)
+	command, code := commandAfterDash(inv, sf, "check")
 	if code != exitcode.OK {
 		return code
 	}
-	if p.user != nil {
-		fmt.Fprintf(inv.stderr, "privileges: would drop to user %s, clear every capability and set no_new_privs\n", p.user)
+	req := plan.Request{Settings: sf.request(inv), Command: command, HandoffDir: handoff.FileBase(os.Getenv)}
+	p, code := makePlan(inv, req)
+	if p == nil {
+		return code
 	}
-	for _, w := range p.tls.Warnings {
+	l := p.Loaded
+	if p.User != nil {
+		fmt.Fprintf(inv.stderr, "privileges: would drop to user %s, clear every capability and set no_new_privs\n", p.User)
+	}
+	for _, w := range p.Warnings {
 		fmt.Fprintln(inv.stderr, "warning: "+w)
 	}
-	if !p.tls.NotAfter.IsZero() {
-		fmt.Fprintf(inv.stderr, "tls: %s is valid until %s\n", p.tls.Files.Cert, p.tls.NotAfter.UTC().Format("2006-01-02"))
+	if !p.TLS.NotAfter.IsZero() {
+		fmt.Fprintf(inv.stderr, "tls: %s is valid until %s\n", p.TLS.Files.Cert, p.TLS.NotAfter.UTC().Format("2006-01-02"))
 	}
-	if len(l.Options.Command) == 0 {
+	if p.Spec == nil {
 		fmt.Fprintln(inv.stderr, "warning: no [niod] command is set; niod run will need -- COMMAND")
 	}
 	n := 0

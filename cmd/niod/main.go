@@ -31,7 +31,7 @@ type invocation struct {
 func commands() []command {
 	return []command{
 		{"run", "merge the settings and supervise the runtime (the default)", "[run] [flags] [-- COMMAND [ARG...]]", runCmd},
-		{"check", "validate everything run would, start nothing", "check [flags]", checkCmd},
+		{"check", "validate everything run would, start nothing", "check [flags] [-- COMMAND [ARG...]]", checkCmd},
 		{"config", "print the merged, resolved settings as INI", "config [flags] [--show-origin] [--reveal]", configCmd},
 		{"cert", "create a local CA and an instance certificate", "cert [flags]", certCmd},
 		{"doctor", "secure-host checklist", "doctor [flags] [--json]", doctorCmd},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -9,50 +8,47 @@ import (
 	"niod/internal/config"
 	"niod/internal/exitcode"
 	"niod/internal/handoff"
-	"niod/internal/launch"
 	"niod/internal/logging"
+	"niod/internal/notifysock"
+	"niod/internal/plan"
 	"niod/internal/privs"
 	"niod/internal/sdnotify"
+	"niod/internal/spec"
 	"niod/internal/supervisor"
-	"niod/internal/tlscheck"
 )
+
+// logFlushTimeout bounds how long niod waits at exit for its last log lines
+// to reach an output that may be stuck.
+const logFlushTimeout = time.Second
 
 // runCmd merges the settings and supervises the runtime.
 func runCmd(inv *invocation, args []string) int {
+	// From here on no signal is lost, and a vanished log reader cannot
+	// kill niod with SIGPIPE.
+	sigs := supervisor.CatchSignals()
 	c := commandNamed("run")
 	sf := newFlagSet(c, inv)
 	if code, done := sf.parse(c, inv, args); done {
 		return code
 	}
-	var command []string
-	if dash := sf.fs.ArgsLenAtDash(); dash >= 0 {
-		command = sf.fs.Args()[dash:]
-		if dash > 0 {
-			fmt.Fprintf(inv.stderr, "niod run: unexpected argument %q (the runtime's command goes after --)\n", sf.fs.Arg(0))
-			return exitcode.Usage
-		}
-	} else if sf.fs.NArg() > 0 {
-		fmt.Fprintf(inv.stderr, "niod run: unexpected argument %q (see niod --help; the runtime's command goes after --)\n", sf.fs.Arg(0))
-		return exitcode.Usage
-	}
-	req := sf.request(inv)
-	l, code := load(inv, req)
-	if l == nil {
-		return code
-	}
-	p, code := prepare(inv, l, command, true)
+	command, code := commandAfterDash(inv, sf, "run")
 	if code != exitcode.OK {
 		return code
 	}
-	user, environ, spec := p.user, p.environ, p.spec
-
+	handoffDir := handoff.FileBase(os.Getenv)
+	req := plan.Request{Settings: sf.request(inv), Command: command, NeedCommand: true, HandoffDir: handoffDir}
+	p, fail := makePlan(inv, req)
+	if fail != exitcode.OK {
+		return fail
+	}
 	redactor := logging.NewRedactor()
-	redactor.Add(l.Settings.SecretValues()...)
-	log, err := newLogger(l.Options, redactor)
+	redactor.Add(p.Loaded.Settings.SecretValues()...)
+	log, err := logging.New(logOptions(p.Spec.Options, redactor, true))
 	if err != nil {
 		fmt.Fprintf(inv.stderr, "niod: %v\n", err)
 		return exitcode.Config
 	}
+	defer func() { _ = log.Flush(logFlushTimeout) }()
 
 	// niod holds every secret in memory: keep it out of core dumps.
 	if err := privs.NoCoreDumps(); err != nil {
@@ -61,70 +57,113 @@ func runCmd(inv *invocation, args []string) int {
 	if privs.SwapOn() {
 		log.Warn("swap is on: secrets in memory could be written to disk (turn swap off or encrypt it)")
 	}
-	for _, w := range p.tls.Warnings {
+	for _, w := range p.Warnings {
 		log.Warn(w)
 	}
 	switch {
-	case user != nil:
-		if err := dropPrivileges(user); err != nil {
+	case p.User != nil:
+		if err := privs.Become(p.User); err != nil {
 			log.Error(err.Error())
 			return exitcode.NoPerm
 		}
-		log.Info("dropped privileges", logging.Stringer("user", user))
+		log.Info("dropped privileges", logging.Stringer("user", p.User))
 	case os.Geteuid() == 0:
 		log.Warn("running the runtime as root (--allow-root); give it a user with --user")
 	}
+	if err := supervisor.BecomeReaper(); err != nil {
+		log.Warn("cannot become child subreaper; orphans of the runtime escape supervision", logging.Err(err))
+	}
 
-	reload := func() (*supervisor.Spec, error) {
-		l, ps := config.Load(req)
-		if len(ps) == 0 {
-			redactor.Add(l.Settings.SecretValues()...)
-			// The same checks as at start: a reload must not start the
-			// runtime with a certificate that start would refuse.
-			_, ps = launch.CheckTLS(l)
-			spec, planPs := launch.Plan(l, environ, command)
-			if ps = append(planPs, ps...); len(ps) == 0 {
-				return spec, nil
-			}
+	sock, err := notifysock.Listen(handoffDir)
+	if err != nil {
+		if p.Spec.Options.Ready == spec.ReadyNotify {
+			log.Error("ready = notify, but niod's notify socket for the runtime cannot be made", logging.Err(err))
+			return exitcode.Config
 		}
-		for _, p := range ps {
-			log.Error("settings problem", logging.String("problem", p.Error()))
+		log.Warn("no notify socket for the runtime", logging.Err(err))
+		sock = nil
+	} else {
+		defer sock.Close()
+	}
+
+	watchdog, off := sdnotify.WatchdogInterval()
+	if watchdog > 0 {
+		log.Info("pinging the service manager's watchdog", logging.Duration("every", watchdog))
+	} else if os.Getenv("NOTIFY_SOCKET") != "" {
+		log.Info("watchdog off: " + off) // under systemd, say why
+	}
+	req.Reload = true
+	mk := func(s *spec.Spec) (*handoff.Handoff, error) {
+		if s.Handoff == spec.HandoffFile {
+			return handoff.NewFile(s.Payload, handoffDir, func(msg string) { log.Warn(msg) })
 		}
-		return nil, errors.New(plural(len(ps), "problem") + " in the settings")
+		return handoff.NewMemfd(s.Payload)
 	}
-	interval, off := sdnotify.WatchdogInterval()
-	if os.Getenv("NOTIFY_SOCKET") == "" {
-		off = "" // not under systemd: nothing to explain
-	}
-	return supervisor.Run(supervisor.Config{
-		Spec:        spec,
-		Reload:      reload,
-		Log:         log,
-		Notify:      sdnotify.New(),
-		NotifyDir:   handoff.FileBase(os.Getenv),
-		Watchdog:    interval,
-		WatchdogOff: off,
-		StatusNote:  expiryNote(p.tls.NotAfter),
-		Handoff: func(spec *supervisor.Spec) (*handoff.Handoff, error) {
-			if spec.Options.Handoff == "file" {
-				warn := func(msg string) { log.Warn(msg) }
-				return handoff.NewFile(spec.Payload, handoff.FileBase(os.Getenv), warn)
+	cfg := supervisor.Config{
+		Spec: p.Spec,
+		// Runs on a goroutine of its own: it reads files and logs nothing.
+		Reload: func() (*spec.Spec, []string) {
+			np, fail := plan.Make(req)
+			if fail != nil {
+				return nil, fail.Problems
 			}
-			return handoff.NewMemfd(spec.Payload)
+			redactor.Add(np.Loaded.Settings.SecretValues()...)
+			return np.Spec, nil
 		},
-	})
+		Apply: func(s *spec.Spec) {
+			if err := log.Reconfigure(logOptions(s.Options, redactor, true)); err != nil {
+				log.Warn("log options not applied", logging.Err(err))
+			}
+		},
+		Log:        log,
+		Notify:     sdnotify.New(),
+		Signals:    sigs,
+		RuntimeUID: p.RuntimeUID(),
+		Watchdog:   watchdog,
+		Spawner:    supervisor.NewSpawner(mk),
+	}
+	if sock != nil {
+		cfg.NotifySocket = sock
+	}
+	return supervisor.Run(cfg)
 }
 
-func newLogger(o *config.Options, r *logging.Redactor) (*logging.Logger, error) {
-	level, err := logging.ParseLevel(o.LogLevel)
-	if err != nil {
-		return nil, err
+// commandAfterDash returns the runtime's command given after --.
+func commandAfterDash(inv *invocation, sf *settingsFlags, name string) ([]string, int) {
+	if dash := sf.fs.ArgsLenAtDash(); dash >= 0 {
+		if dash > 0 {
+			fmt.Fprintf(inv.stderr, "niod %s: unexpected argument %q (the runtime's command goes after --)\n", name, sf.fs.Arg(0))
+			return nil, exitcode.Usage
+		}
+		return sf.fs.Args()[dash:], exitcode.OK
 	}
-	format, err := logging.ParseFormat(o.LogFormat)
-	if err != nil {
-		return nil, err
+	if sf.fs.NArg() > 0 {
+		fmt.Fprintf(inv.stderr, "niod %s: unexpected argument %q (see niod --help; the runtime's command goes after --)\n", name, sf.fs.Arg(0))
+		return nil, exitcode.Usage
 	}
-	return logging.New(logging.Options{Format: format, Level: level, Redactor: r})
+	return nil, exitcode.OK
+}
+
+// makePlan plans the run and prints what stops it.
+func makePlan(inv *invocation, req plan.Request) (*plan.Plan, int) {
+	l, code := load(inv, req.Settings)
+	if l == nil {
+		return nil, code
+	}
+	p, fail := plan.FromLoaded(l, req)
+	if fail != nil {
+		for _, line := range fail.Problems {
+			fmt.Fprintln(inv.stderr, line)
+		}
+		return nil, fail.Code
+	}
+	return p, exitcode.OK
+}
+
+func logOptions(o spec.Options, r *logging.Redactor, async bool) logging.Options {
+	level, _ := logging.ParseLevel(o.LogLevel) // validated with the settings
+	format, _ := logging.ParseFormat(o.LogFormat)
+	return logging.Options{Format: format, Level: level, Redactor: r, Async: async}
 }
 
 func printProblems(inv *invocation, ps config.Problems) {
@@ -133,23 +172,7 @@ func printProblems(inv *invocation, ps config.Problems) {
 	}
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 func doctorCmd(inv *invocation, _ []string) int {
 	fmt.Fprintln(inv.stderr, "niod doctor: not built yet")
 	return exitcode.Unavailable
-}
-
-// expiryNote is added to the running status when the certificate ends
-// within tlscheck.ExpiryWarning.
-func expiryNote(notAfter time.Time) string {
-	if notAfter.IsZero() || time.Until(notAfter) >= tlscheck.ExpiryWarning {
-		return ""
-	}
-	return fmt.Sprintf("certificate expires %s", notAfter.UTC().Format("2006-01-02"))
 }

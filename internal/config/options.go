@@ -115,7 +115,7 @@ var optionSpecs = []OptionSpec{
 	{Key: "restart_delay", Arg: "duration", Default: "100ms", Help: "first back-off delay after the immediate restart", set: setDuration(func(o *Options) *time.Duration { return &o.RestartDelay })},
 	{Key: "restart_max_delay", Arg: "duration", Default: "30s", Help: "longest back-off delay", set: setDuration(func(o *Options) *time.Duration { return &o.RestartMaxDelay })},
 	{Key: "restart_reset_after", Arg: "duration", Default: "60s", Help: "uptime after which failures are forgotten", set: setDuration(func(o *Options) *time.Duration { return &o.RestartResetAfter })},
-	{Key: "restart_limit", Arg: "n", Default: "0", Help: "failures within restart_limit_window that end niod with 69 (0: no limit)", set: func(o *Options, t string) error {
+	{Key: "restart_limit", Arg: "n", Default: "5", Help: "failures within restart_limit_window that end niod with 69 (0: no limit)", set: func(o *Options, t string) error {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 {
 			return fmt.Errorf("must be a whole number, 0 or more")

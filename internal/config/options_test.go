@@ -21,6 +21,7 @@ func TestDefaultOptions(t *testing.T) {
 		RestartDelay:       100 * time.Millisecond,
 		RestartMaxDelay:    30 * time.Second,
 		RestartResetAfter:  60 * time.Second,
+		RestartLimit:       5,
 		RestartLimitWindow: 60 * time.Second,
 		StopTimeout:        8 * time.Second,
 		StopSignal:         syscall.SIGTERM,

@@ -91,3 +91,15 @@ func SwapOn() bool {
 	}
 	return len(strings.Split(strings.TrimSpace(string(data)), "\n")) > 1
 }
+
+// Become drops to u for good and proves it (see Drop and Prove).
+func Become(u *User) error {
+	fromRoot := os.Geteuid() == 0
+	if err := Drop(u); err != nil {
+		return fmt.Errorf("cannot drop to user %s: %w", u, err)
+	}
+	if err := Prove(u, fromRoot); err != nil {
+		return fmt.Errorf("dropped to user %s, but the proof failed: %w", u, err)
+	}
+	return nil
+}

@@ -1,22 +1,25 @@
 package supervisor
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"niod/internal/spec"
 )
 
 // Policy decides whether and when the runtime is started again after it
-// ended by itself. It is plain data driven by the event loop.
+// ended by itself or did not start. It is plain data: the machine feeds it
+// the time and the jitter.
 type Policy struct {
-	Restart      string // on-failure, always or never
-	Delay        time.Duration
-	MaxDelay     time.Duration
-	ResetAfter   time.Duration
-	Limit        int
-	LimitWindow  time.Duration
+	o            spec.Options
 	failures     int
 	failureTimes []time.Time
 }
+
+// Use takes options from a (re)load; the failures counted so far stay.
+func (p *Policy) Use(o spec.Options) { p.o = o }
+
+// Reset forgets the failures (an operator started the runtime by hand).
+func (p *Policy) Reset() { p.failures, p.failureTimes = 0, nil }
 
 // Decision is what to do after the runtime ended.
 type Decision struct {
@@ -31,45 +34,50 @@ type Decision struct {
 	Failures int
 }
 
-// Exited records an exit with code after uptime at now and decides.
-func (p *Policy) Exited(code int, uptime time.Duration, now time.Time) Decision {
+// Exited records an end with code after uptime (0 for a start that never
+// happened, which never counts as stable) at now, and decides. jitter
+// returns a number in [0, 1).
+func (p *Policy) Exited(code int, uptime time.Duration, now time.Time, jitter func() float64) Decision {
 	switch {
-	case p.Restart == "never":
+	case p.o.Restart == spec.RestartNever:
 		return Decision{}
-	case p.Restart == "on-failure" && code == 0:
+	case p.o.Restart == spec.RestartOnFailure && code == 0:
 		return Decision{}
 	}
-	if uptime >= p.ResetAfter {
+	if uptime > 0 && uptime >= p.o.RestartResetAfter {
 		// It ran long enough to count as stable: start the count over.
 		p.failures = 0
 	}
 	p.failures++
-	if p.Limit > 0 {
+	if p.o.RestartLimit > 0 {
 		p.failureTimes = append(p.failureTimes, now)
 		cut := 0
-		for cut < len(p.failureTimes) && now.Sub(p.failureTimes[cut]) > p.LimitWindow {
+		for cut < len(p.failureTimes) && now.Sub(p.failureTimes[cut]) > p.o.RestartLimitWindow {
 			cut++
 		}
 		p.failureTimes = p.failureTimes[cut:]
-		if len(p.failureTimes) >= p.Limit {
+		if len(p.failureTimes) >= p.o.RestartLimit {
 			return Decision{LimitHit: true, Failures: p.failures}
 		}
+	} else {
+		p.failureTimes = nil
 	}
-	return Decision{Restart: true, Delay: p.backoff(p.failures), Failures: p.failures}
+	return Decision{Restart: true, Delay: p.backoff(p.failures, jitter()), Failures: p.failures}
 }
 
-// backoff is 0 for the first failure, then Delay doubling per failure up to
-// MaxDelay, with up to 20% jitter either way so that many instances that
-// failed together do not restart in lockstep.
-func (p *Policy) backoff(failures int) time.Duration {
+// backoff is 0 for the first failure, then restart_delay doubling per
+// failure up to restart_max_delay, with up to 20% jitter either way (j in
+// [0, 1)) so that many instances that failed together do not restart in
+// lockstep.
+func (p *Policy) backoff(failures int, j float64) time.Duration {
 	if failures <= 1 {
 		return 0
 	}
-	d := p.Delay
-	for i := 2; i < failures && d < p.MaxDelay; i++ {
+	d := p.o.RestartDelay
+	for i := 2; i < failures && d < p.o.RestartMaxDelay; i++ {
 		d *= 2
 	}
-	d = min(d, p.MaxDelay)
-	jitter := time.Duration((rand.Float64()*0.4 - 0.2) * float64(d))
-	return min(max(d+jitter, 0), p.MaxDelay)
+	d = min(d, p.o.RestartMaxDelay)
+	jitter := time.Duration((j*0.4 - 0.2) * float64(d))
+	return min(max(d+jitter, 0), p.o.RestartMaxDelay)
 }

@@ -5,18 +5,12 @@ import (
 	"syscall"
 )
 
-// An exit is one reaped process.
-type exit struct {
-	pid    int
-	status syscall.WaitStatus
-}
-
 // reap collects every child that has ended. It is the only caller of wait4
 // in niod: as PID 1 or child subreaper niod inherits every orphan of the
 // tree, and a second waiter could steal the runtime's own status. empty is
 // set when niod has no child left at all, which (niod being a subreaper)
 // means no descendant is left either.
-func reap() (exits []exit, empty bool) {
+func reap() (exits []ChildExit, empty bool) {
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -28,7 +22,7 @@ func reap() (exits []exit, empty bool) {
 		case err != nil || pid <= 0:
 			return exits, false
 		}
-		exits = append(exits, exit{pid, ws})
+		exits = append(exits, ChildExit{PID: pid, Code: exitCode(ws)})
 	}
 }
 

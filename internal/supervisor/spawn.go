@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -8,16 +10,31 @@ import (
 	"syscall"
 
 	"niod/internal/handoff"
+	"niod/internal/spec"
 )
 
-// spawner forks on a thread of its own. The kernel sends the parent-death
-// signal when the thread that forked exits, so every fork must come from one
-// thread that lives as long as niod; keeping the event loop itself locked
-// to a thread would slow down every wake-up of the loop instead.
-type spawner chan spawnRequest
+// A Spawner starts the runtime once: it makes the handoff and forks. It
+// returns the pid and a release for what the start holds until the runtime
+// ends (a file handoff's directory), or the error with the code a shell
+// would report.
+type Spawner interface {
+	Spawn(s *spec.Spec, env []string) (pid int, release func(), code int, err error)
+}
+
+// HandoffFunc makes the settings of s available for one start.
+type HandoffFunc func(s *spec.Spec) (*handoff.Handoff, error)
+
+// forkSpawner forks on a thread of its own. The kernel sends the
+// parent-death signal when the thread that forked exits, so every fork must
+// come from one thread that lives as long as niod; keeping the event loop
+// itself locked to a thread would slow down every wake-up of the loop.
+type forkSpawner struct {
+	handoff HandoffFunc
+	reqs    chan spawnRequest
+}
 
 type spawnRequest struct {
-	spec  *Spec
+	s     *spec.Spec
 	h     *handoff.Handoff
 	env   []string
 	reply chan spawnResult
@@ -28,31 +45,45 @@ type spawnResult struct {
 	err error
 }
 
-func newSpawner() spawner {
-	s := make(spawner)
+// NewSpawner returns the real spawner; mk makes each start's handoff.
+func NewSpawner(mk HandoffFunc) Spawner {
+	sp := &forkSpawner{handoff: mk, reqs: make(chan spawnRequest)}
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread lives on
-		for r := range s {
-			pid, err := start(r.spec, r.h, r.env)
+		for r := range sp.reqs {
+			pid, err := forkExec(r.s, r.h, r.env)
 			r.reply <- spawnResult{pid, err}
 		}
 	}()
-	return s
+	return sp
 }
 
-func (s spawner) start(spec *Spec, h *handoff.Handoff, env []string) (int, error) {
+// Spawn implements Spawner.
+func (sp *forkSpawner) Spawn(s *spec.Spec, env []string) (int, func(), int, error) {
+	h, err := sp.handoff(s)
+	if err != nil {
+		return 0, nil, 126, fmt.Errorf("cannot hand the settings over: %w", err)
+	}
 	reply := make(chan spawnResult)
-	s <- spawnRequest{spec, h, env, reply}
+	sp.reqs <- spawnRequest{s, h, env, reply}
 	r := <-reply
-	return r.pid, r.err
+	if r.err != nil {
+		h.Close()
+		code, err := describeStartError(s.Path, r.err)
+		return 0, nil, code, err
+	}
+	if h.File != nil {
+		h.Close() // the child holds its own descriptor
+		return r.pid, nil, 0, nil
+	}
+	return r.pid, func() { h.Close() }, 0, nil
 }
 
-// start forks and executes the runtime: in a new session and process group
-// of its own (no controlling terminal, so no terminal injection, and one
-// group to signal), with SIGTERM when niod dies, stdin from /dev/null and
-// niod's stdout and stderr. The settings reach it as descriptor 3 or a file.
-// It runs on the spawner's thread.
-func start(spec *Spec, h *handoff.Handoff, env []string) (int, error) {
+// forkExec starts the runtime: in a new session and process group of its
+// own (no controlling terminal, so no terminal injection, and one group to
+// signal), with SIGTERM when niod dies, stdin from /dev/null and niod's
+// stdout and stderr. The settings reach it as descriptor 3 or a file.
+func forkExec(s *spec.Spec, h *handoff.Handoff, env []string) (int, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return 0, err
@@ -63,17 +94,72 @@ func start(spec *Spec, h *handoff.Handoff, env []string) (int, error) {
 		files = append(files, h.File.Fd())
 	}
 	attr := &syscall.ProcAttr{
-		Dir:   spec.Dir,
-		Env:   append(append(slices.Clip(spec.Env), "NIO_SETTINGS="+h.Path), env...),
+		Dir:   s.Dir,
+		Env:   append(append(slices.Clip(s.Env), "NIO_SETTINGS="+h.Path), env...),
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Setsid:    true,
 			Pdeathsig: syscall.SIGTERM,
 		},
 	}
-	pid, err := syscall.ForkExec(spec.Path, spec.Args, attr)
-	if err != nil {
-		return 0, fmt.Errorf("cannot start %s: %w", spec.Path, err)
+	return syscall.ForkExec(s.Path, s.Args, attr)
+}
+
+// describeStartError names what failed and returns the code a shell would
+// report: 127 when the command (or its #! interpreter) does not exist, 126
+// when it cannot be executed or the system lacks a resource.
+func describeStartError(path string, err error) (int, error) {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return 126, fmt.Errorf("cannot start %s: %w", path, err)
 	}
-	return pid, nil
+	switch errno {
+	case syscall.ENOENT:
+		if interp := interpreter(path); interp != "" {
+			return 127, fmt.Errorf("cannot start %s: its interpreter %s (#! line) does not exist (%s)", path, interp, errnoName(errno))
+		}
+		return 127, fmt.Errorf("cannot start %s: it does not exist (%s)", path, errnoName(errno))
+	case syscall.EACCES:
+		return 126, fmt.Errorf("cannot start %s: permission denied (EACCES; check its mode and every directory above it)", path)
+	case syscall.ENOEXEC:
+		return 126, fmt.Errorf("cannot start %s: not an executable format (ENOEXEC; a script needs a #! line)", path)
+	case syscall.EMFILE, syscall.ENFILE, syscall.EAGAIN, syscall.ENOMEM, syscall.ENOSPC:
+		return 126, fmt.Errorf("cannot start %s: out of a resource: %v (%s)", path, err, errnoName(errno))
+	}
+	return 126, fmt.Errorf("cannot start %s: %v (%s)", path, err, errnoName(errno))
+}
+
+// interpreter returns the #! interpreter of the script at path, "" when it
+// is none or cannot be read.
+func interpreter(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, _ := f.Read(buf)
+	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	if !bytes.HasPrefix(line, []byte("#!")) {
+		return ""
+	}
+	fields := bytes.Fields(line[2:])
+	if len(fields) == 0 {
+		return ""
+	}
+	return string(fields[0])
+}
+
+var errnoNames = map[syscall.Errno]string{
+	syscall.ENOENT: "ENOENT", syscall.EACCES: "EACCES", syscall.ENOEXEC: "ENOEXEC", syscall.EMFILE: "EMFILE",
+	syscall.ENFILE: "ENFILE", syscall.EAGAIN: "EAGAIN", syscall.ENOMEM: "ENOMEM", syscall.ENOSPC: "ENOSPC",
+	syscall.EISDIR: "EISDIR", syscall.ENOTDIR: "ENOTDIR", syscall.ETXTBSY: "ETXTBSY", syscall.ELOOP: "ELOOP",
+	syscall.E2BIG: "E2BIG", syscall.EPERM: "EPERM",
+}
+
+func errnoName(e syscall.Errno) string {
+	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	return fmt.Sprintf("errno %d", int(e))
 }

@@ -174,9 +174,9 @@ func TestNotifyCrashRestartStatus(t *testing.T) {
 	t.Parallel()
 	sd := listenNotify(t)
 	root := t.TempDir()
-	writeConf(t, root, conf{test: "crash_after = 0.3\nworkers = 0", niod: "restart_delay = 100ms"})
+	writeConf(t, root, conf{test: "crash_after = 0.3\nworkers = 0", niod: "restart_delay = 100ms\nrestart_limit = 0"})
 	n := startNiod(t, startOpts{root: root, env: notifyEnv(sd, nil)})
-	i := sd.wait(t, n, "STATUS=restarting in", 1)
+	i := sd.wait(t, n, "STATUS=restarting at", 1)
 	if !strings.Contains(sd.all()[i], "after exit code 3") {
 		t.Errorf("status %q lacks the exit code", sd.all()[i])
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"niod/internal/supervisor"
 )
 
 // A crashing runtime is restarted: the first restart at once, then with a
@@ -277,13 +279,32 @@ func TestSuperviseStopTimeout(t *testing.T) {
 	t.Run("second TERM", func(t *testing.T) {
 		t.Parallel()
 		// A stop_timeout far beyond the wait: only the second TERM can end
-		// niod in time.
+		// niod in time. It comes after the window in which a repeat is the
+		// same request.
 		n, refs := startIgnoringTerm(t, 1, "10min")
 		n.signal(syscall.SIGTERM)
 		n.waitStdout("signal TERM ignored", 1)
+		time.Sleep(supervisor.SameStopWindow + 100*time.Millisecond)
 		n.signal(syscall.SIGTERM)
 		n.expectExit(143, waitLong)
 		check(t, n, refs)
+		if len(n.logsWith("second stop signal; killing the runtime now")) != 1 || len(n.logsWith("runtime did not stop in time; killing it")) != 0 {
+			t.Errorf("the log does not say the second signal killed it\n%s", n.dump())
+		}
+	})
+
+	t.Run("the same TERM twice", func(t *testing.T) {
+		t.Parallel()
+		// Two TERMs at once (coreutils timeout, a double key press) are
+		// one request: the runtime gets stop_timeout all the same.
+		n, refs := startIgnoringTerm(t, 1, "1s")
+		n.signal(syscall.SIGTERM)
+		n.signal(syscall.SIGTERM)
+		n.expectExit(143, waitLong)
+		check(t, n, refs)
+		if len(n.logsWith("second stop signal; killing the runtime now")) != 0 || len(n.logsWith("runtime did not stop in time; killing it")) != 1 {
+			t.Errorf("a repeated TERM escalated instead of waiting stop_timeout\n%s", n.dump())
+		}
 	})
 }
 

@@ -1,7 +1,4 @@
-// Package launch turns loaded settings into what the supervisor starts: the
-// runtime's command found on the right PATH, its virtual environment, its
-// environment and the settings it is handed.
-package launch
+package plan
 
 import (
 	"os"
@@ -11,16 +8,17 @@ import (
 	"niod/internal/config"
 	"niod/internal/handoff"
 	"niod/internal/health"
-	"niod/internal/supervisor"
+	"niod/internal/spec"
 )
 
 // venvNames are the directories under the project root tried as the
 // runtime's virtual environment when [niod] venv is not set.
 var venvNames = []string{"venv", ".venv", "env"}
 
-// Plan builds the runtime's Spec. args, when given (niod run -- COMMAND
-// ARGS), replace [niod] command. Problems name what to fix.
-func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, config.Problems) {
+// commandSpec builds what the runtime sees: its command, arguments,
+// directory, environment and settings. args, when given (niod run --
+// COMMAND ARGS), replace [niod] command. Problems name what to fix.
+func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec, config.Problems) {
 	o := l.Options
 	env := config.EnvironMap(environ)
 	if len(args) == 0 {
@@ -51,16 +49,13 @@ func Plan(l *config.Loaded, environ []string, args []string) (*supervisor.Spec, 
 		return nil, config.Problems{{Origin: o.Origins["command"], Msg: err.Error()}}
 	}
 	payload, moved := handoff.Payload(l.Settings, environ)
-	spec := &supervisor.Spec{
+	return &spec.Spec{
 		Path:    exe,
 		Args:    args,
 		Dir:     l.Root,
 		Env:     handoff.Environment(environ, moved, set),
 		Payload: payload,
-		Options: o,
-	}
-	spec.HealthURL, spec.HealthCA = healthTarget(l)
-	return spec, nil
+	}, nil
 }
 
 // healthTarget is the URL the health probe asks, "" for no probe: [niod]

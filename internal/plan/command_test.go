@@ -1,4 +1,4 @@
-package launch
+package plan
 
 import (
 	"os"
@@ -44,11 +44,11 @@ func envValue(env []string, name string) (string, bool) {
 	return "", false
 }
 
-func TestPlanAutoDetectsVenv(t *testing.T) {
+func TestCommandSpecAutoDetectsVenv(t *testing.T) {
 	root := t.TempDir()
 	makeVenv(t, filepath.Join(root, ".venv"))
 	l := loaded(t, root, "command = tool --flag 'two words'\n")
-	spec, ps := Plan(l, []string{"PATH=/usr/bin:/bin", "PYTHONHOME=/bad", "NIOD_RESTART=always"}, nil)
+	spec, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin", "PYTHONHOME=/bad", "NIOD_RESTART=always"}, nil)
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
@@ -78,7 +78,7 @@ func TestPlanAutoDetectsVenv(t *testing.T) {
 	}
 }
 
-func TestPlanProblems(t *testing.T) {
+func TestCommandSpecProblems(t *testing.T) {
 	root := t.TempDir()
 	for _, c := range []struct {
 		niod string
@@ -92,17 +92,17 @@ func TestPlanProblems(t *testing.T) {
 		{"command = sh\n", []string{"./nio.conf"}, "not executable"},
 	} {
 		l := loaded(t, root, c.niod)
-		_, ps := Plan(l, []string{"PATH=/usr/bin:/bin"}, c.args)
+		_, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, c.args)
 		if len(ps) != 1 || !strings.Contains(ps[0].Error(), c.want) {
 			t.Errorf("%q %q: problems %v, want one with %q", c.niod, c.args, ps, c.want)
 		}
 	}
 }
 
-func TestPlanArgsOverrideCommand(t *testing.T) {
+func TestCommandSpecArgsOverrideCommand(t *testing.T) {
 	root := t.TempDir()
 	l := loaded(t, root, "command = false\n")
-	spec, ps := Plan(l, []string{"PATH=/usr/bin:/bin"}, []string{"true", "x"})
+	spec, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, []string{"true", "x"})
 	if len(ps) > 0 || !slices.Equal(spec.Args, []string{"true", "x"}) || filepath.Base(spec.Path) != "true" {
 		t.Errorf("%v %+v", ps, spec)
 	}

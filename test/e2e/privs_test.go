@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -260,4 +261,42 @@ func TestPrivsRefusals(t *testing.T) {
 	if code != 77 || !strings.Contains(stderr, "--user nio") {
 		t.Errorf("check as root without a user: exit %d\n%s", code, stderr)
 	}
+}
+
+// After the drop niod cannot become anyone else: a reload that names
+// another user is refused with that reason, and the runtime keeps running
+// as the first user.
+func TestPrivsReloadRefusesANewUser(t *testing.T) {
+	t.Parallel()
+	a, b := makeAccount(t, 0), makeAccount(t, 0)
+	conf := func(user string) string {
+		return "[niod]\nuser = " + user + "\ncommand = sleep 1000\n[s]\nk = v\n"
+	}
+	root := publicRoot(t, conf(a.name))
+	n := startNiod(t, startOpts{root: root})
+	first := n.waitRuntime(1)
+	mustWrite(t, filepath.Join(root, "nio.conf"), conf(b.name), 0o644)
+	n.signal(syscall.SIGHUP)
+	refused := n.waitLog("settings not reloaded: only a new niod can apply this change (restart niod); the runtime keeps running with the old settings", 1)
+	if changed := refused[0].str("changed"); !strings.Contains(changed, a.name) || !strings.Contains(changed, b.name) {
+		t.Errorf("the refusal does not name the users: %q", changed)
+	}
+	if pids := n.runtimePIDs(); len(pids) != 1 || !alive(first) {
+		t.Errorf("runtime pids %v after a refused reload; want %d still running", pids, first)
+	}
+	st := statusFields(t, "=== s\n"+readProcStatus(t, first)+"=== end\n", "=== s")
+	if uid := strings.Fields(st["Uid"]); len(uid) == 0 || uid[0] != strconv.Itoa(a.uid) {
+		t.Errorf("runtime uid %v, want %d", uid, a.uid)
+	}
+	n.signal(syscall.SIGTERM)
+	n.expectExit(143, waitLong)
+}
+
+func readProcStatus(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"niod/internal/exitcode"
+	"niod/internal/fdlimit"
 )
 
 // A command is one subcommand of niod.
@@ -41,6 +42,12 @@ func commands() []command {
 
 func main() {
 	inv := &invocation{environ: os.Environ(), stdout: os.Stdout, stderr: os.Stderr}
+	// Before the first file is opened: with too few descriptors Go's
+	// runtime aborts when it sets up its poller.
+	if err := fdlimit.Check(); err != nil {
+		fmt.Fprintln(inv.stderr, "niod: "+err.Error())
+		os.Exit(exitcode.Unavailable)
+	}
 	os.Exit(dispatch(inv, os.Args[1:]))
 }
 

@@ -7,6 +7,7 @@ package handoff
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,7 +155,7 @@ func NewFile(payload []byte, base string, warn func(string)) (*Handoff, error) {
 	}
 	dir, err := os.MkdirTemp(base, "niod-")
 	if err != nil {
-		return nil, err
+		return nil, stableError(base, err)
 	}
 	h := &Handoff{dir: dir, Path: filepath.Join(dir, "settings.conf")}
 	f, err := os.OpenFile(h.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
@@ -166,9 +167,20 @@ func NewFile(payload []byte, base string, warn func(string)) (*Handoff, error) {
 	}
 	if err != nil {
 		h.Close()
-		return nil, err
+		return nil, stableError(base, err)
 	}
 	return h, nil
+}
+
+// stableError names base instead of the random directory below it, so the
+// same failure at every try reads the same (the supervisor logs an error
+// once until it changes).
+func stableError(base string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s a settings file in %s: %w", pe.Op, base, pe.Err)
+	}
+	return err
 }
 
 // Close releases the memfd or removes the file and its directory.

@@ -3,6 +3,7 @@ package handoff
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -136,5 +137,22 @@ func TestPayloadMovesVariablesFeedingSecrets(t *testing.T) {
 		if !strings.Contains(string(payload), line) {
 			t.Errorf("payload lacks %q:\n%s", line, payload)
 		}
+	}
+}
+
+// A failure names the base directory, not the random one below it, so the
+// same failure reads the same at every try.
+func TestNewFileErrorIsStable(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "missing")
+	var msgs []string
+	for range 2 {
+		_, err := NewFile([]byte("x"), base, func(string) {})
+		if err == nil {
+			t.Fatal("NewFile under a missing directory worked")
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if msgs[0] != msgs[1] || !strings.Contains(msgs[0], base) || strings.Contains(msgs[0], "niod-") {
+		t.Errorf("errors %q", msgs)
 	}
 }

@@ -10,6 +10,7 @@ package supervisor
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"syscall"
@@ -139,6 +140,9 @@ func Run(cfg Config) int {
 	}
 	if cfg.Reap == nil {
 		cfg.Reap = reap
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = rand.Float64
 	}
 	l := &loop{cfg: cfg, probes: make(chan ProbeDone, 1), loads: make(chan Loaded, 1),
 		notes: make(chan notifysock.Message, 64)}
@@ -363,8 +367,23 @@ func (treeKiller) Kill(pgid int, sig syscall.Signal, tree bool) {
 	}
 	if tree {
 		procs, _ := proctree.Tree(os.Getpid())
-		proctree.Signal(proctree.Living(procs), sig)
+		proctree.Signal(outsideGroup(proctree.Living(procs), pgid), sig)
 	}
+}
+
+// outsideGroup drops the members of group pgid (0: none), which had the
+// signal already: a runtime may take a second TERM as "force quit".
+func outsideGroup(procs []proctree.Proc, pgid int) []proctree.Proc {
+	if pgid <= 0 {
+		return procs
+	}
+	out := procs[:0:0]
+	for _, p := range procs {
+		if p.PGID != pgid {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func unixSignalName(sig syscall.Signal) string { return unix.SignalName(sig) }

@@ -12,6 +12,7 @@ import (
 
 	"niod/internal/handoff"
 	"niod/internal/logging"
+	"niod/internal/proctree"
 	"niod/internal/spec"
 )
 
@@ -209,5 +210,16 @@ func TestDescribeStartError(t *testing.T) {
 	}
 	if code, err := describeStartError("/x", syscall.EMFILE); code != 126 || !strings.Contains(err.Error(), "EMFILE") {
 		t.Errorf("EMFILE: %d %v", code, err)
+	}
+}
+
+func TestOutsideGroup(t *testing.T) {
+	procs := []proctree.Proc{{PID: 100, PGID: 100}, {PID: 101, PGID: 100}, {PID: 200, PGID: 200}, {PID: 300, PGID: 1}}
+	got := outsideGroup(procs, 100)
+	if len(got) != 2 || got[0].PID != 200 || got[1].PID != 300 {
+		t.Errorf("outside group 100: %+v", got)
+	}
+	if len(outsideGroup(procs, 0)) != 4 {
+		t.Errorf("with no group every process is signalled")
 	}
 }

@@ -20,14 +20,24 @@ type sdSocket struct {
 	msgs []string
 }
 
-func listenNotify(t *testing.T) *sdSocket {
+// listenDatagram listens on a datagram socket in a temporary directory,
+// closed when the test ends.
+func listenDatagram(t *testing.T) (string, *net.UnixConn) {
 	t.Helper()
-	s := &sdSocket{path: filepath.Join(t.TempDir(), "notify")}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: s.path, Net: "unixgram"})
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return path, conn
+}
+
+func listenNotify(t *testing.T) *sdSocket {
+	t.Helper()
+	s := &sdSocket{}
+	var conn *net.UnixConn
+	s.path, conn = listenDatagram(t)
 	go func() {
 		buf := make([]byte, 4096)
 		for {

@@ -277,14 +277,18 @@ func startNiod(t *testing.T, o startOpts) *niodProc {
 	go func() { defer wg.Done(); _, _ = io.Copy(n.stdout, outR); outR.Close() }()
 	go func() { defer wg.Done(); _, _ = io.Copy(n.stderr, errR); errR.Close() }()
 	go func() { wg.Wait(); close(n.outEOF) }()
-	go func() {
-		_ = cmd.Wait()
-		n.atExit = allProcs()
-		n.markedAtExit = markedProcs(mark)
-		n.state = cmd.ProcessState
-		close(n.done)
-	}()
+	go n.awaitExit()
 	return n
+}
+
+// awaitExit waits for niod and records, right after it was reaped, what is
+// left in /proc; it closes n.done.
+func (n *niodProc) awaitExit() {
+	_ = n.cmd.Wait()
+	n.atExit = allProcs()
+	n.markedAtExit = markedProcs(n.mark)
+	n.state = n.cmd.ProcessState
+	close(n.done)
 }
 
 // exited reports whether niod has ended.

@@ -10,8 +10,9 @@ import (
 	"os"
 	"strings"
 
+	"niod/internal/descriptors"
 	"niod/internal/exitcode"
-	"niod/internal/fdlimit"
+	"niod/internal/privs"
 )
 
 // A command is one subcommand of niod.
@@ -42,11 +43,20 @@ func commands() []command {
 
 func main() {
 	inv := &invocation{environ: os.Environ(), stdout: os.Stdout, stderr: os.Stderr}
-	// Before the first file is opened: with too few descriptors Go's
-	// runtime aborts when it sets up its poller.
-	if err := fdlimit.Check(); err != nil {
+	// Before the first file is opened: niod is about to hold secrets, so
+	// no core dump; with too few descriptors Go's runtime aborts when it
+	// sets up its poller; and what niod inherited stays with niod.
+	if err := privs.NoCoreDumps(); err != nil {
+		fmt.Fprintln(inv.stderr, "niod: cannot turn core dumps off: "+err.Error())
+		os.Exit(exitcode.Software)
+	}
+	if err := descriptors.CheckLimit(); err != nil {
 		fmt.Fprintln(inv.stderr, "niod: "+err.Error())
 		os.Exit(exitcode.Unavailable)
+	}
+	if err := descriptors.CloseOnExec(); err != nil {
+		fmt.Fprintln(inv.stderr, "niod: cannot mark inherited descriptors close-on-exec: "+err.Error())
+		os.Exit(exitcode.Software)
 	}
 	os.Exit(dispatch(inv, os.Args[1:]))
 }

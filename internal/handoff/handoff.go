@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"niod/internal/config"
+	"niod/internal/rundir"
 )
 
 // Payload renders what the runtime reads: every section but [niod], secrets
@@ -153,7 +154,7 @@ func NewFile(payload []byte, base string, warn func(string)) (*Handoff, error) {
 	if !onMemoryFS(base) {
 		warn(fmt.Sprintf("%s is not on tmpfs: the settings file with its secrets may reach the disk", base))
 	}
-	dir, err := os.MkdirTemp(base, "niod-")
+	dir, err := rundir.Make(base, "handoff")
 	if err != nil {
 		return nil, stableError(base, err)
 	}

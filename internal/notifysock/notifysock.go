@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"niod/internal/proctree"
+	"niod/internal/rundir"
 )
 
 // MaxMessage is the largest datagram read whole. It is systemd's
@@ -94,7 +95,7 @@ type Socket struct {
 
 // Listen creates the socket in a new private directory under base.
 func Listen(base string) (*Socket, error) {
-	dir, err := os.MkdirTemp(base, "niod-notify-")
+	dir, err := rundir.Make(base, "notify")
 	if err != nil {
 		return nil, err
 	}

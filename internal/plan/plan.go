@@ -137,9 +137,10 @@ func identity(u *privs.User, root, handoffDir string) spec.Identity {
 const maxSocketPath = 107
 
 // notifySocketPath is as long as the path of niod's notify socket under
-// dir will be (see notifysock.Listen).
+// dir can be (see notifysock.Listen and rundir.Make: the largest pid, a
+// start time of years, a random part).
 func notifySocketPath(dir string) string {
-	return filepath.Join(dir, "niod-notify-0123456789", "notify")
+	return filepath.Join(dir, "niod-notify-4194304-99999999999-0123456789", "notify")
 }
 
 // supervisorOptions types niod's options for the supervisor and checks

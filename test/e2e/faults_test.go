@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"niod/internal/fdlimit"
+	"niod/internal/descriptors"
 	"niod/internal/supervisor"
 )
 
@@ -654,14 +654,14 @@ func TestFaultBackoffJitter(t *testing.T) {
 // ---------------------------------------------------------------- 6. fd limit
 
 // niod under a tiny RLIMIT_NOFILE (prlimit --nofile=N:N, as `ulimit -n N`):
-// whatever N, it must not crash and not spin. Below fdlimit.Min it says so
+// whatever N, it must not crash and not spin. Below descriptors.Min it says so
 // before it opens anything (Go's runtime would abort setting up its poller
 // at 6 or 7) and exits 69; from there on it runs the runtime, reloads and
 // stops as usual.
 func TestFaultFDLimit(t *testing.T) {
 	t.Parallel()
 	prlimit := requireTool(t, "prlimit")
-	for _, limit := range []int{fdlimit.Min + 1, fdlimit.Min, fdlimit.Min - 1, 12, 8, 7, 6, 5, 3} {
+	for _, limit := range []int{descriptors.Min + 1, descriptors.Min, descriptors.Min - 1, 12, 8, 7, 6, 5, 3} {
 		t.Run("nofile="+strconv.Itoa(limit), func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
@@ -670,7 +670,7 @@ func TestFaultFDLimit(t *testing.T) {
 			n.waitFor("the runtime ready, or niod's exit", func() bool {
 				return n.exited() || len(n.stdoutLines("ready")) > 0
 			})
-			if limit < fdlimit.Min {
+			if limit < descriptors.Min {
 				ws := n.waitExit(waitLong)
 				out := n.stderr.String()
 				assertNoFatal(t, out)

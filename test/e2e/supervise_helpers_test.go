@@ -217,6 +217,8 @@ type startOpts struct {
 	args     []string          // more niod arguments (after the settings)
 	// wrap runs niod under another program: wrap..., niod, args...
 	wrap []string
+	// extraFiles are inherited by niod as descriptors 3, 4, ...
+	extraFiles []*os.File
 }
 
 // startNiod starts niod with -r ROOT, the settings, --log-format json and
@@ -247,6 +249,7 @@ func startNiod(t *testing.T, o startOpts) *niodProc {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = o.root
 	cmd.Env = envList(env)
+	cmd.ExtraFiles = o.extraFiles
 	// A group of its own, so that cleanup can kill it without touching the
 	// test; and killed should the test binary die.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

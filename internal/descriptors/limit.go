@@ -1,7 +1,7 @@
-// Package fdlimit checks, before niod opens its first file, that the
-// open-file limit leaves room for niod to work: below a few descriptors
-// Go's runtime cannot even set up its poller and aborts with a stack trace.
-package fdlimit
+// Package descriptors looks after niod's file descriptors before it opens
+// its first file: that the open-file limit leaves room for niod to work,
+// and that nothing niod inherited reaches the runtime.
+package descriptors
 
 import (
 	"fmt"
@@ -14,10 +14,12 @@ import (
 // stdin, and a few for /proc, probes and reloads.
 const Min = 16
 
-// Check returns an error saying what to do when the limit is below Min.
+// CheckLimit returns an error saying what to do when the open-file limit
+// is below Min: below a few descriptors Go's runtime cannot even set up its
+// poller and aborts with a stack trace.
 // Go raises the soft limit to the hard one at start, so the hard limit is
 // what counts.
-func Check() error {
+func CheckLimit() error {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return nil // cannot tell: let the open calls report

@@ -1,0 +1,112 @@
+// Package rundir makes niod's private directories (the file handoff, the
+// notify socket) under a base directory, named after the niod that owns
+// them, and sweeps those whose niod is gone: a niod that was SIGKILLed
+// cannot remove its own, and a file handoff holds secrets.
+package rundir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// prefix starts every name: niod-KIND-PID-STARTTIME-RANDOM.
+const prefix = "niod-"
+
+// Make creates a new 0700 directory under base for kind (a word without
+// dashes), named with niod's pid and start time: the pid alone could be
+// another process's by the time a later niod looks (PID 1 in every
+// container).
+func Make(base, kind string) (string, error) {
+	return os.MkdirTemp(base, fmt.Sprintf("%s%s-%d-%d-", prefix, kind, os.Getpid(), startTime(os.Getpid())))
+}
+
+// owner is who made a directory, read from its name.
+type owner struct {
+	pid   int
+	start uint64
+}
+
+// parseName reads niod-KIND-PID-START-RANDOM; ok is false for any other name.
+func parseName(name string) (owner, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return owner{}, false
+	}
+	f := strings.Split(rest, "-")
+	if len(f) != 4 || f[0] == "" || f[3] == "" {
+		return owner{}, false
+	}
+	pid, err1 := strconv.Atoi(f[1])
+	start, err2 := strconv.ParseUint(f[2], 10, 64)
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return owner{}, false
+	}
+	return owner{pid, start}, true
+}
+
+// alive reports whether the niod that made a directory still runs: its pid
+// exists and started when the name says.
+func (o owner) alive() bool {
+	if err := syscall.Kill(o.pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	return startTime(o.pid) == o.start
+}
+
+// Sweep removes the directories directly under base that Make made for a
+// niod that is gone: only directories (never a link), only those owned by
+// uid. It returns what it removed; an entry it cannot judge is left.
+func Sweep(base string, uid int) ([]string, error) {
+	entries, err := os.ReadDir(base)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // nothing can be left where nothing is
+	}
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		o, ok := parseName(e.Name())
+		if !ok || !e.IsDir() || o.alive() {
+			continue
+		}
+		path := filepath.Join(base, e.Name())
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != uid {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, path)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// startTime is field 22 of /proc/PID/stat, the process's start in clock
+// ticks since boot; 0 when it cannot be read.
+func startTime(pid int) uint64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	// After the command: state is field 3, start time field 22.
+	if len(f) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n
+}

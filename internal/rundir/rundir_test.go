@@ -1,0 +1,84 @@
+package rundir
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMakeNamesTheOwner(t *testing.T) {
+	base := t.TempDir()
+	dir, err := Make(base, "notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := parseName(filepath.Base(dir))
+	if !ok || o.pid != os.Getpid() || o.start == 0 || !o.alive() {
+		t.Errorf("%s: owner %+v ok %v", dir, o, ok)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("mode %v %v", st.Mode(), err)
+	}
+}
+
+func TestParseName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"niod-notify-12-345-678", true}, {"niod-handoff-1-2-x", true},
+		{"niod-12345", false}, {"niod-notify-x-1-2", false}, {"niod-notify-1-2", false},
+		{"other-notify-1-2-3", false}, {"niod-notify-0-1-2", false}, {"niod-a-1-2-3-4", false},
+	} {
+		if _, ok := parseName(c.name); ok != c.ok {
+			t.Errorf("%s: ok %v, want %v", c.name, ok, c.ok)
+		}
+	}
+}
+
+func TestSweepRemovesOnlyWhatIsGone(t *testing.T) {
+	base := t.TempDir()
+	// A niod that has exited: a child that is gone by now.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(base, fmt.Sprintf("niod-handoff-%d-1-abc", cmd.Process.Pid))
+	mine, err := Make(base, "notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This process's pid with another start time: the pid was reused.
+	reused := filepath.Join(base, fmt.Sprintf("niod-notify-%d-1-abc", os.Getpid()))
+	other := filepath.Join(base, "unrelated-dir")
+	link := filepath.Join(base, fmt.Sprintf("niod-handoff-%d-1-link", cmd.Process.Pid))
+	for _, d := range []string{gone, reused, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "settings.conf"), []byte("secret"), 0o600)
+	}
+	target := t.TempDir()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if removed, _ := Sweep(base, os.Geteuid()+1); len(removed) != 0 {
+		t.Errorf("swept another user's: %v", removed)
+	}
+	removed, err := Sweep(base, os.Geteuid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(removed, " ")
+	if !strings.Contains(got, gone) || !strings.Contains(got, reused) || len(removed) != 2 {
+		t.Errorf("removed %v, want %s and %s", removed, gone, reused)
+	}
+	for _, keep := range []string{mine, other, link, target} {
+		if _, err := os.Lstat(keep); err != nil {
+			t.Errorf("%s was removed: %v", keep, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"niod/internal/securefile"
+	"niod/internal/tlscheck"
 )
 
 // authority is the CA that signs the certificates.
@@ -41,7 +42,12 @@ func DefaultCADir(getenv func(string) string) (string, error) {
 }
 
 // loadCA reads the CA of dir and checks that it can sign now. It returns
-// nil when dir holds neither ca.crt nor ca.key.
+// nil when dir holds neither ca.crt nor ca.key. Both are read as
+// tlscheck.ReadFileNoLink reads: regular files of at most
+// tlscheck.MaxPEMSize bytes, never a FIFO or a device, and never through a
+// symbolic link (niod makes the CA directory and links nothing in it; a link
+// there was put by someone else), the key's mode being that of the file
+// read.
 func loadCA(dir string, now time.Time) (*authority, error) {
 	certPath, keyPath := filepath.Join(dir, CACert), filepath.Join(dir, CAKey)
 	_, certErr := os.Lstat(certPath)
@@ -56,7 +62,7 @@ func loadCA(dir string, now time.Time) (*authority, error) {
 	}
 	moveAway := fmt.Sprintf("move %s away to make a new CA; clients must then trust the new ca.crt", dir)
 
-	certFile, err := securefile.ReadFile(certPath, 1<<20)
+	certFile, err := tlscheck.ReadFileNoLink(certPath)
 	if err != nil {
 		return nil, readError(certPath, err)
 	}
@@ -78,7 +84,7 @@ func loadCA(dir string, now time.Time) (*authority, error) {
 		return nil, errorf(Invalid, nil, "%s: the CA expired on %s (%s)", certPath, ca.cert.NotAfter.UTC().Format(time.DateOnly), moveAway)
 	}
 
-	keyFile, err := securefile.ReadFile(keyPath, 1<<20)
+	keyFile, err := tlscheck.ReadFileNoLink(keyPath)
 	if err != nil {
 		return nil, readError(keyPath, err)
 	}

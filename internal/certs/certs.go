@@ -24,6 +24,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"niod/internal/securefile"
+	"niod/internal/tlscheck"
 )
 
 // File names, as the original CLI wrote them.
@@ -220,9 +223,23 @@ func Issue(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The chain may be a link (as the certificate a user configures may
+	// be): it is read through it, safely (tlscheck.ReadFile), but never
+	// written through it: a replacement takes the link's place.
 	var oldChain []byte
-	if data, err := os.ReadFile(res.Chain); err == nil {
-		oldChain = data
+	if _, err := os.Lstat(res.Chain); err == nil {
+		f, err := tlscheck.ReadFile(res.Chain)
+		var se *securefile.Error
+		switch {
+		case err == nil:
+			oldChain = []byte(f.Text)
+		case req.Force:
+			// Replaced whatever it is.
+		case errors.As(err, &se):
+			return nil, errorf(Exists, err, "%s exists but %s; use --force to replace it", show(res.Chain), se.Reason)
+		default:
+			return nil, errorf(Exists, err, "%s exists but cannot be read: %v; use --force to replace it", show(res.Chain), err)
+		}
 	}
 	if oldChain != nil && !req.Force && (ca == nil || string(oldChain) != string(ca.pem)) {
 		return nil, errorf(Exists, fs.ErrExist, "%s exists and holds another CA certificate (use --force to replace it)", show(res.Chain))

@@ -3,20 +3,28 @@
 // credentials is what a healthy nio API says). It speaks HTTP/1.0 by hand:
 // a probe needs only the status line, and net/http would add to niod's
 // start-up and memory more than the rest of niod.
+//
+// Whatever answers on the probed port is not trusted: a probe reads at most
+// MaxHead bytes of the answer within its timeout, and, given an owner, it
+// believes an answer on a port of this host only when the socket listening
+// there belongs to a process the owner accepts (the runtime's tree): any
+// local user can bind the runtime's port while the runtime restarts.
 package health
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"niod/internal/tlscheck"
 )
 
 // Prober checks one URL.
@@ -25,10 +33,16 @@ type Prober struct {
 	Timeout time.Duration
 	// TLS is used for https URLs.
 	TLS *tls.Config
+
+	proc   string       // where procfs is mounted; "" is /proc
+	holder atomic.Int64 // the pid that held the port at the last check
 }
 
 // New makes a prober for rawURL; caFile, when set, holds the certificates
-// that verify an https server (else the system's roots are used).
+// that verify an https server (else the system's roots are used). caFile is
+// read as the TLS files are (tlscheck.ReadFile): a regular file of at most
+// tlscheck.MaxPEMSize bytes; a FIFO, a device or a larger file is refused
+// without blocking.
 func New(rawURL string, timeout time.Duration, caFile string) (*Prober, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -41,12 +55,12 @@ func New(rawURL string, timeout time.Duration, caFile string) (*Prober, error) {
 	if u.Scheme == "https" {
 		p.TLS = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
 		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
+			f, err := tlscheck.ReadFile(caFile)
 			if err != nil {
 				return nil, err
 			}
 			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
+			if !pool.AppendCertsFromPEM([]byte(f.Text)) {
 				return nil, fmt.Errorf("%s: no PEM certificate in it", caFile)
 			}
 			p.TLS.RootCAs = pool
@@ -55,9 +69,28 @@ func New(rawURL string, timeout time.Duration, caFile string) (*Prober, error) {
 	return p, nil
 }
 
-// Probe sends one request and reports whether the runtime is alive; the
-// error says why not.
-func (p *Prober) Probe(ctx context.Context) error {
+// Probe sends one request and reports whether the runtime is alive;
+// the error says why not. All of it, connecting, the ownership check, the
+// TLS handshake, the request and every read, ends within p.Timeout (or
+// earlier when ctx ends). It reads at most MaxHead bytes of the answer, and
+// only the status line decides: 2xx, 401 and 403 are alive.
+//
+// owner, when not nil, decides who may answer, when the probed address is
+// one of this host (loopback, or an address of its own): right after the
+// connection is made, before anything is sent, the probe finds in
+// /proc/net/tcp and tcp6 every listening socket the kernel may have handed
+// the connection to (bound to the address itself, else to the wildcard),
+// and in /proc/PID/fd the processes that hold it; each such socket must be
+// held by a process owner accepts. A socket held only by processes owner
+// refuses fails with ErrForeignListener; one whose holder is not visible
+// (no /proc/net, another user's process that /proc hides, a cap reached)
+// fails with ErrOwnerUnknown: not proven is not accepted. niod runs as the
+// runtime's user, so the runtime's own descriptors are always visible. A
+// remote target is not checked (nothing of the remote host can be
+// inspected: verify it with https). A nil owner skips the check. The
+// holder found is looked at first next time, so a steady runtime costs one
+// process's descriptors per probe.
+func (p *Prober) Probe(ctx context.Context, owner func(pid int) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	host := p.URL.Host
@@ -73,25 +106,39 @@ func (p *Prober) Probe(ctx context.Context) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
+	// A caller's cancel ends a read or write at once, too.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if owner != nil {
+		proc := p.proc
+		if proc == "" {
+			proc = "/proc"
+		}
+		pid, err := checkOwner(ctx, proc, conn, owner, int(p.holder.Load()))
+		if err != nil {
+			return err
+		}
+		p.holder.Store(int64(pid))
+	}
 	if p.TLS != nil {
 		tc := tls.Client(conn, p.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return err
+			return p.ioError(ctx, "TLS handshake", err)
 		}
 		conn = tc
 	}
 	path := p.URL.RequestURI()
 	req := "GET " + path + " HTTP/1.0\r\nHost: " + p.URL.Host + "\r\nUser-Agent: niod-health\r\nConnection: close\r\n\r\n"
 	if _, err := conn.Write([]byte(req)); err != nil {
-		return err
+		return p.ioError(ctx, "sending the request", err)
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("no answer: %w", err)
+	code, err := readHead(conn)
+	var re *readError
+	if errors.As(err, &re) {
+		return p.readFailure(ctx, re)
 	}
-	code, err := statusCode(line)
 	if err != nil {
-		return err
+		return err // a malformed or too long answer: final
 	}
 	if code/100 == 2 || code == 401 || code == 403 {
 		return nil
@@ -99,17 +146,92 @@ func (p *Prober) Probe(ctx context.Context) error {
 	return fmt.Errorf("answered %d", code)
 }
 
-// statusCode reads "HTTP/1.1 200 OK".
-func statusCode(line string) (int, error) {
-	f := strings.Fields(line)
-	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
-		return 0, fmt.Errorf("not an HTTP answer: %q", strings.TrimSpace(line))
+// readHead reads an answer's head from r, at most MaxHead bytes, and
+// returns its status code.
+func readHead(r io.Reader) (int, error) {
+	buf := make([]byte, MaxHead)
+	n := 0
+	for {
+		m, rerr := r.Read(buf[n:])
+		n += m
+		if m > 0 {
+			code, _, err := ParseResponse(buf[:n])
+			if err == nil {
+				return code, nil
+			}
+			if !errors.Is(err, ErrIncomplete) {
+				return 0, err
+			}
+			if n == len(buf) { // ParseResponse never asks for more at MaxHead
+				return 0, fmt.Errorf("answer longer than %d bytes", MaxHead)
+			}
+		}
+		if rerr != nil {
+			return 0, &readError{n: n, got: buf[:n], err: rerr}
+		}
 	}
-	code, err := strconv.Atoi(f[1])
-	if err != nil {
-		return 0, fmt.Errorf("bad status line %q", strings.TrimSpace(line))
+}
+
+// readError is a read that failed before a complete head.
+type readError struct {
+	n   int // bytes read
+	got []byte
+	err error
+}
+
+func (e *readError) Error() string {
+	return fmt.Sprintf("%v after %d bytes of an incomplete answer", e.err, e.n)
+}
+
+func (e *readError) Unwrap() error { return e.err }
+
+// readFailure words a read that failed before a complete head.
+func (p *Prober) readFailure(ctx context.Context, e *readError) error {
+	got := ""
+	if e.n > 0 {
+		got = fmt.Sprintf(" (%d bytes: %s)", e.n, excerpt(e.got))
 	}
-	return code, nil
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("probe canceled while waiting for the answer%s", got)
+	case errors.As(e.err, &ne) && ne.Timeout():
+		return fmt.Errorf("no complete answer within %v%s", p.Timeout, got)
+	case errors.Is(e.err, io.EOF):
+		return fmt.Errorf("connection closed before a complete answer%s", got)
+	}
+	return fmt.Errorf("reading the answer: %s%s", shortText(e.err.Error()), got)
+}
+
+// ioError words a failed step before the answer: a deadline as the timeout
+// it is, anything else cut to a short, printable text (a peer's
+// certificate may name thousands of hosts in an error).
+func (p *Prober) ioError(ctx context.Context, step string, err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("%s: probe canceled", step)
+	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: timed out after %v", step, p.Timeout)
+	}
+	return fmt.Errorf("%s: %s", step, shortText(err.Error()))
+}
+
+// shortText cuts an error text that may hold what a peer sent to 200
+// bytes, with control characters replaced.
+func shortText(s string) string {
+	const max = 200
+	more := ""
+	if len(s) > max {
+		s, more = s[:max], "..."
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c < ' ' || c == 0x7f {
+			b[i] = '?'
+		}
+	}
+	return string(b) + more
 }
 
 // IsWildcard reports whether a listen address means every address: empty,

@@ -47,7 +47,7 @@ func TestProbeStatuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Probe(context.Background()); (err == nil) != alive {
+		if err := p.Probe(context.Background(), nil); (err == nil) != alive {
 			t.Errorf("%s: err %v, want alive=%v", status, err, alive)
 		}
 	}
@@ -55,14 +55,14 @@ func TestProbeStatuses(t *testing.T) {
 
 func TestProbeTimeoutAndRefused(t *testing.T) {
 	p, _ := New(serve(t, "")+"/nio", 200*time.Millisecond, "")
-	if err := p.Probe(context.Background()); err == nil {
+	if err := p.Probe(context.Background(), nil); err == nil {
 		t.Error("a hanging server counted as alive")
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
 	p, _ = New("http://"+addr+"/nio", time.Second, "")
-	if err := p.Probe(context.Background()); err == nil {
+	if err := p.Probe(context.Background(), nil); err == nil {
 		t.Error("a closed port counted as alive")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"niod/internal/exitcode"
 	"niod/internal/health"
 	"niod/internal/privs"
+	"niod/internal/rundir"
 	"niod/internal/spec"
 	"niod/internal/tlscheck"
 )
@@ -137,10 +138,9 @@ func identity(u *privs.User, root, handoffDir string) spec.Identity {
 const maxSocketPath = 107
 
 // notifySocketPath is as long as the path of niod's notify socket under
-// dir can be (see notifysock.Listen and rundir.Make: the largest pid, a
-// start time of years, a random part).
+// dir can be (see notifysock.Listen).
 func notifySocketPath(dir string) string {
-	return filepath.Join(dir, "niod-notify-4194304-99999999999-0123456789", "notify")
+	return filepath.Join(dir, rundir.LongestName("notify"), "notify")
 }
 
 // supervisorOptions types niod's options for the supervisor and checks

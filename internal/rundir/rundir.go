@@ -22,7 +22,18 @@ const prefix = "niod-"
 // another process's by the time a later niod looks (PID 1 in every
 // container).
 func Make(base, kind string) (string, error) {
-	return os.MkdirTemp(base, fmt.Sprintf("%s%s-%d-%d-", prefix, kind, os.Getpid(), startTime(os.Getpid())))
+	return os.MkdirTemp(base, namePrefix(kind))
+}
+
+func namePrefix(kind string) string {
+	return fmt.Sprintf("%s%s-%d-%d-", prefix, kind, os.Getpid(), startTime(os.Getpid()))
+}
+
+// LongestName is as long as a name Make gives in this process can be (its
+// random part is at most ten digits): for checking that a socket path
+// under it fits.
+func LongestName(kind string) string {
+	return namePrefix(kind) + "0123456789"
 }
 
 // owner is who made a directory, read from its name.

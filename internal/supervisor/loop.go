@@ -301,12 +301,18 @@ func (l *loop) setProber(s *spec.Spec) {
 
 // probe runs one probe on a goroutine of its own; the machine never has
 // two out, and each ends within health_timeout.
+//
+// Only an answer from a listener the runtime's tree holds counts: a local
+// user who binds the port while the runtime restarts must not make it
+// "ready" (see health.Prober.Probe).
 func (l *loop) probe(seq int) {
-	p, out := l.prober, l.probes
+	p, out, rt := l.prober, l.probes, l.m.PID()
 	go func() {
 		err := errNoProber
 		if p != nil {
-			err = p.Probe(context.Background())
+			err = p.Probe(context.Background(), func(pid int) bool {
+				return rt > 0 && (pid == rt || proctree.IsDescendant(pid, rt))
+			})
 		}
 		out <- ProbeDone{Seq: seq, Err: err}
 	}()

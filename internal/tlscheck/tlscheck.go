@@ -1,17 +1,16 @@
 // Package tlscheck validates the TLS files the runtime will serve its API
 // with, before it starts: so a wrong path, a key that belongs to another
 // certificate, an expired certificate or a world-readable key is one clear
-// line at start instead of a runtime that cannot serve.
+// line at start instead of a runtime that cannot serve. The files are read
+// as securefile reads settings (see ReadFile): a FIFO, a device or a huge
+// file is refused at once instead of hanging or exhausting niod.
 package tlscheck
 
 import (
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -19,7 +18,8 @@ import (
 // ExpiryWarning is how close to its end a certificate gets a warning.
 const ExpiryWarning = 30 * 24 * time.Hour
 
-// Files names the configured files, absolute; Chain may be empty.
+// Files names the configured files, absolute; Chain may be empty. Each may
+// be a symbolic link to the file (see ReadFile).
 type Files struct {
 	Cert, Key, Chain string
 	// Host is what the certificate must name; empty for none (the API
@@ -120,12 +120,12 @@ func verify(leaf *x509.Certificate, extra, chain []*x509.Certificate, now time.T
 }
 
 func readCerts(path string) ([]*x509.Certificate, error) {
-	data, err := readFile(path)
+	f, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var certs []*x509.Certificate
-	for rest := data; ; {
+	for rest := []byte(f.Text); ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
@@ -149,23 +149,19 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 type signer interface{ Public() crypto.PublicKey }
 
 func readKey(path string) (signer, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fileError(path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	f, target, err := readPEM(path, true)
 	if err != nil {
 		return nil, err
 	}
-	if st.Mode().Perm()&0o044 != 0 {
-		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, st.Mode().Perm(), path)
+	// The mode is the one of the file read (fstat), not of the path
+	// again, nor of a link to it.
+	if f.Mode.Perm()&0o044 != 0 {
+		if target != path {
+			return nil, fmt.Errorf("%s (a link to %s) is readable by group or others (mode %04o); run: chmod 600 %s", path, target, f.Mode.Perm(), target)
+		}
+		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, f.Mode.Perm(), path)
 	}
-	// Read what was opened and checked, not the path again.
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fileError(path, err)
-	}
+	data := []byte(f.Text)
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
@@ -197,22 +193,4 @@ func readKey(path string) (signer, error) {
 		}
 		return s, nil
 	}
-}
-
-func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fileError(path, err)
-	}
-	return data, nil
-}
-
-func fileError(path string, err error) error {
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: no such file", path)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("%s: permission denied", path)
-	}
-	return err
 }

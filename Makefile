@@ -45,7 +45,8 @@ e2e:
 	GO=$(GO) test/gotest.sh ./test/...
 
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/config/
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/config/
+	$(GO) test -run=NONE -fuzz='^FuzzParseResponse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/health/
 
 demo: build
 	@examples/demo.sh $(BIN)
@@ -59,6 +60,7 @@ uninstall:
 
 bench: build
 	$(GO) test -run=NONE -bench=. -benchmem ./internal/config/
+	$(GO) test -run=NONE -bench=Redactor -benchmem ./internal/logging/
 	bench/config-merge.sh $(BIN)
 	bench/supervise.sh $(BIN)
 

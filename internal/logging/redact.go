@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,9 +22,14 @@ const minSecretLen = 4
 // "********" in every encoded log line (message and fields), as a last line
 // of defence: code should still avoid logging secrets in the first place.
 // The zero value is an empty set ready for use.
+//
+// The secrets are compiled into one Aho–Corasick automaton, so scrubbing a
+// line costs time proportional to the line, whatever the number of secrets,
+// and Add costs time proportional to the total size of all secrets.
 type Redactor struct {
-	mu       sync.Mutex               // serialises Add
-	patterns atomic.Pointer[[][]byte] // immutable, longest first; read lock-free while logging
+	mu       sync.Mutex              // serialises Add and guards patterns
+	patterns []string                // every distinct pattern, in the order added
+	matcher  atomic.Pointer[matcher] // immutable; read lock-free while logging
 }
 
 // NewRedactor returns an empty Redactor.
@@ -40,72 +44,73 @@ func NewRedactor() *Redactor { return &Redactor{} }
 // encoders would write it (JSON string escaping, Go quoting and message
 // escaping), so a secret containing quotes, backslashes or control
 // characters is still found in the encoded line.
+//
+// Each call that registers something new rebuilds the automaton from all
+// patterns, so pass many secrets in one call rather than one per call.
+// Lines being scrubbed meanwhile use the previous automaton; they never wait.
 func (r *Redactor) Add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
-	var old [][]byte
-	if p := r.patterns.Load(); p != nil {
-		old = *p
-	}
-	next := slices.Clone(old)
-	added := false
+	// The current automaton tells which patterns are known already, so no
+	// set of them is kept besides it; batch only spans this call.
+	cur := r.matcher.Load()
+	batch := make(map[string]struct{})
 	for _, s := range secrets {
 		if len(s) < minSecretLen {
 			continue
 		}
 		for _, form := range encodedForms(s) {
-			if !slices.ContainsFunc(next, func(p []byte) bool { return string(p) == form }) {
-				next = append(next, []byte(form))
-				added = true
+			if _, dup := batch[form]; dup || cur.has(form) {
+				continue
 			}
+			batch[form] = struct{}{}
+			r.patterns = append(r.patterns, form)
 		}
 	}
-	if !added {
-		return
+	if len(batch) > 0 {
+		r.matcher.Store(newMatcher(r.patterns))
 	}
-	// Longest first, ties bytewise, for a deterministic order. The result of
-	// redact does not depend on the order, since it merges all matches.
-	slices.SortFunc(next, func(a, b []byte) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return bytes.Compare(a, b)
-	})
-	r.patterns.Store(&next)
 }
 
 // Scrub returns s with every occurrence of a registered secret replaced by
 // "********". Overlapping or adjacent occurrences collapse into one mask.
 // A nil Redactor returns s unchanged.
 func (r *Redactor) Scrub(s string) string {
-	p := r.load()
-	if len(p) == 0 {
+	m := r.load()
+	if m == nil {
 		return s
 	}
-	out, ok := redact([]byte(s), p)
-	if !ok {
+	spans := findSpans(m, s)
+	if spans == nil {
 		return s
 	}
-	return string(out)
+	var sb strings.Builder
+	sb.Grow(len(s) + len(spans)*len(redactionMask))
+	prev := 0
+	for _, sp := range spans {
+		sb.WriteString(s[prev:sp.start])
+		sb.WriteString(redactionMask)
+		prev = sp.end
+	}
+	sb.WriteString(s[prev:])
+	return sb.String()
 }
 
-func (r *Redactor) load() [][]byte {
+// load returns the current automaton, or nil when there is nothing to mask.
+func (r *Redactor) load() *matcher {
 	if r == nil {
 		return nil
 	}
-	if p := r.patterns.Load(); p != nil {
-		return *p
-	}
-	return nil
+	return r.matcher.Load()
 }
 
 // scrubBuffer redacts an encoded entry in place. The final line ending is
 // kept out of the scan so a secret can never swallow it and merge two
 // entries into one line.
 func (r *Redactor) scrubBuffer(buf *buffer.Buffer) {
-	p := r.load()
-	if len(p) == 0 {
+	m := r.load()
+	if m == nil {
 		return
 	}
 	b := buf.Bytes()
@@ -113,55 +118,311 @@ func (r *Redactor) scrubBuffer(buf *buffer.Buffer) {
 	if n := len(b); n > 0 && b[n-1] == '\n' {
 		body, nl = b[:n-1], true
 	}
-	out, ok := redact(body, p)
-	if !ok {
+	spans := findSpans(m, body)
+	if spans == nil {
 		return
+	}
+	// The buffer's bytes are about to be overwritten, so the unmasked parts
+	// are copied out first.
+	out := make([]byte, 0, len(body)+len(spans)*len(redactionMask)+1)
+	prev := 0
+	for _, sp := range spans {
+		out = append(out, body[prev:sp.start]...)
+		out = append(out, redactionMask...)
+		prev = sp.end
+	}
+	out = append(out, body[prev:]...)
+	if nl {
+		out = append(out, '\n')
 	}
 	buf.Reset()
 	buf.AppendBytes(out)
-	if nl {
-		buf.AppendByte('\n')
-	}
 }
 
-// redact masks every byte covered by any occurrence of any pattern. Marking
-// bytes first and then collapsing runs (rather than replacing pattern by
-// pattern) means overlapping secrets cannot leave a fragment of one of them
-// behind. It reports false, without allocating, when nothing matched.
-func redact(b []byte, patterns [][]byte) ([]byte, bool) {
-	var mask []bool
-	for _, p := range patterns {
-		for off := 0; off < len(b); {
-			i := bytes.Index(b[off:], p)
-			if i < 0 {
-				break
-			}
-			if mask == nil {
-				mask = make([]bool, len(b))
-			}
-			start := off + i
-			for j := start; j < start+len(p); j++ {
-				mask[j] = true
-			}
-			off = start + 1 // also find overlapping occurrences
-		}
-	}
-	if mask == nil {
-		return b, false
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		if !mask[i] {
-			out = append(out, b[i])
-			i++
+// span is the half-open byte range [start, end) of a line to be masked.
+type span struct{ start, end int }
+
+// findSpans returns, in order, the maximal ranges of b covered by
+// occurrences of m's patterns; occurrences that overlap or touch share one
+// range, so masking range by range cannot leave a fragment of a secret
+// behind. It returns nil, without allocating, when nothing matched.
+//
+// At each end position only the longest pattern ending there matters: any
+// shorter one ending there lies inside it. The automaton gives that length
+// in constant time, so the scan is linear in len(b).
+func findSpans[T string | []byte](m *matcher, b T) []span {
+	var spans []span
+	state := int32(0)
+	for i := 0; i < len(b); i++ {
+		state = m.next(state, b[i])
+		n := m.matchLen(state)
+		if n == 0 {
 			continue
 		}
-		out = append(out, redactionMask...)
-		for i < len(b) && mask[i] {
-			i++
+		sp := span{i + 1 - n, i + 1}
+		// A long match may reach back over earlier ranges; absorb them.
+		// Each range is absorbed once, so this is amortised constant time.
+		for len(spans) > 0 && sp.start <= spans[len(spans)-1].end {
+			sp.start = min(sp.start, spans[len(spans)-1].start)
+			spans = spans[:len(spans)-1]
+		}
+		spans = append(spans, sp)
+	}
+	return spans
+}
+
+// matcher is an Aho–Corasick automaton over bytes. Nodes are trie nodes
+// numbered breadth first, node 0 being the root; breadth-first numbering
+// makes the children of a node consecutive, in label order, and places
+// every node after its parent and its failure node, which both the compact
+// layout and the construction rely on.
+//
+// Transitions are stored sparsely, since a 256-way table per node would
+// take a kilobyte per node, gigabytes for 100,000 secrets. Only the first
+// nodes, the shallowest, get a full table of resolved transitions (failures
+// included): a scan spends most of its time near the root, and those nodes
+// have the most children. They are the root, its children, and as many
+// more as a budget of one table per 512 nodes allows, which keeps the
+// tables to a fifth of the automaton's memory at most.
+type matcher struct {
+	dense [][256]int32 // next state from node v < len(dense) for each byte
+	first []int32      // children of node v are nodes first[v] to first[v+1]-1
+	label []byte       // the byte on the edge into node v
+	fail  []int32      // node of the longest proper suffix of v's string that is in the trie
+	// match is the length of the longest pattern that is a suffix of v's
+	// string, 0 if none, or longMatch if it is that long or longer and
+	// stored in long. A byte per node instead of four saves a quarter of
+	// the automaton's memory; secrets that long are rare.
+	match []uint8
+	long  map[int32]int32
+}
+
+// longMatch marks a match length kept in matcher.long.
+const longMatch = 255
+
+// matchLen returns the length of the longest pattern ending in state v, 0
+// if none.
+func (m *matcher) matchLen(v int32) int {
+	if n := m.match[v]; n != longMatch {
+		return int(n)
+	}
+	return int(m.long[v])
+}
+
+// setMatch records that the longest pattern ending in state v has length n.
+func (m *matcher) setMatch(v int32, n int) {
+	if n < longMatch {
+		m.match[v] = uint8(n)
+		return
+	}
+	m.match[v] = longMatch
+	if m.long == nil {
+		m.long = make(map[int32]int32)
+	}
+	m.long[v] = int32(n)
+}
+
+// has reports whether p is one of m's patterns; a nil m has none.
+func (m *matcher) has(p string) bool {
+	if m == nil {
+		return false
+	}
+	v := int32(0)
+	for i := 0; i < len(p); i++ {
+		if v = m.child(v, p[i]); v == 0 {
+			return false
 		}
 	}
-	return out, true
+	// A match inherited through failure links is shorter than the node's
+	// depth, len(p); only the node's own pattern has that length.
+	return m.matchLen(v) == len(p)
+}
+
+// child returns v's child along c, or 0 if there is none.
+func (m *matcher) child(v int32, c byte) int32 {
+	lo, n := m.first[v], m.first[v+1]-m.first[v]
+	if n == 0 {
+		return 0
+	}
+	// Binary search for the last label <= c, at most 8 steps for 256
+	// labels; most nodes have a single child and skip the loop.
+	label := m.label
+	for n > 1 {
+		half := n >> 1
+		mid := lo + half
+		if label[mid] <= c {
+			lo = mid
+		}
+		n -= half
+	}
+	if label[lo] == c {
+		return lo
+	}
+	return 0
+}
+
+// next returns the state after reading c in state v. Each failure step
+// shortens the matched suffix, which grows by at most one per byte read, so
+// a scan takes amortised constant time per byte. Failure links lead to
+// shallower nodes, hence to smaller numbers, and end at a dense node.
+func (m *matcher) next(v int32, c byte) int32 {
+	for int(v) >= len(m.dense) {
+		if w := m.child(v, c); w != 0 {
+			return w
+		}
+		v = m.fail[v]
+	}
+	return m.dense[v][c]
+}
+
+// newMatcher builds the automaton for patterns, which must be non-empty, in
+// time linear in their total size.
+//
+// The trie is built one depth at a time: the patterns reaching a node at
+// depth d are sorted by their byte at d within that node, and each run of
+// equal bytes becomes one child. Sorting within a node, rather than
+// inserting pattern by pattern, yields the breadth-first numbering directly.
+func newMatcher(patterns []string) *matcher {
+	total := 0
+	for _, p := range patterns {
+		total += len(p)
+	}
+	m := &matcher{
+		label: make([]byte, 1, total+1),
+		match: make([]uint8, 1, total+1),
+	}
+	parent := make([]int32, 1, total+1) // only needed while building
+
+	// The patterns are copied into one arena, so that reading the byte at
+	// depth d of each is not a pointer chase to a string of its own.
+	arena := make([]byte, 0, total)
+	spare := make([]byte, 0, total)
+	// cur holds the patterns still longer than the depth, grouped by the
+	// node they have reached, in node order. arena[pos:end] is the rest of
+	// the pattern, its byte at the current depth first.
+	type reach struct{ node, pos, end int32 }
+	cur := make([]reach, len(patterns))
+	for i, p := range patterns {
+		cur[i] = reach{0, int32(len(arena)), int32(len(arena) + len(p))}
+		arena = append(arena, p...)
+	}
+	nextLevel := make([]reach, 0, len(patterns))
+	var scratch []reach
+	byteAt := func(e reach) byte { return arena[e.pos] }
+	for d := 1; len(cur) > 0; d++ {
+		nextLevel = nextLevel[:0]
+		for g := 0; g < len(cur); {
+			h := g + 1
+			for h < len(cur) && cur[h].node == cur[g].node {
+				h++
+			}
+			group := cur[g:h]
+			scratch = sortByByte(group, scratch, byteAt)
+			for i := 0; i < len(group); {
+				c := byteAt(group[i])
+				w := int32(len(m.label))
+				m.label = append(m.label, c)
+				m.match = append(m.match, 0)
+				parent = append(parent, group[i].node)
+				for ; i < len(group) && byteAt(group[i]) == c; i++ {
+					if e := group[i]; e.pos+1 == e.end {
+						m.setMatch(w, d)
+					} else {
+						nextLevel = append(nextLevel, reach{w, e.pos + 1, e.end})
+					}
+				}
+			}
+			g = h
+		}
+		cur, nextLevel = nextLevel, cur
+		// cur is in trie order, unrelated to the arena's, so each level
+		// would read the arena at random, a cache miss per byte. Copying
+		// the rests into a fresh arena in trie order makes the reads of the
+		// following levels almost sequential: later levels only reorder
+		// patterns within their node's group, which stays contiguous.
+		// Doing it at depths 1, 2, 4, 8 and 16, where the groups split the
+		// most, costs at most five more passes over the patterns.
+		if d <= 16 && d&(d-1) == 0 {
+			spare = spare[:0]
+			for i, e := range cur {
+				cur[i] = reach{e.node, int32(len(spare)), int32(len(spare)) + e.end - e.pos}
+				spare = append(spare, arena[e.pos:e.end]...)
+			}
+			arena, spare = spare, arena
+		}
+	}
+
+	n := int32(len(m.label))
+	// In breadth-first numbering the children of node v come right after
+	// those of node v-1, so first is a running count of children.
+	m.first = make([]int32, n+1)
+	for w := int32(1); w < n; w++ {
+		m.first[parent[w]+1]++
+	}
+	m.first[0] = 1
+	for v := int32(1); v <= n; v++ {
+		m.first[v] += m.first[v-1]
+	}
+
+	// A node's table is its failure node's with its own children put in.
+	// The failure node is shallower, so its table is complete by then.
+	m.dense = make([][256]int32, min(n, m.first[1]+n/512))
+	fill := func(v, f int32) {
+		if int(v) < len(m.dense) {
+			m.dense[v] = m.dense[f]
+			for w := m.first[v]; w < m.first[v+1]; w++ {
+				m.dense[v][m.label[w]] = w
+			}
+		}
+	}
+	// The root's children fail to the root.
+	for v := int32(0); v < m.first[1]; v++ {
+		fill(v, 0)
+	}
+
+	// Failure links in breadth-first order: a node's failure node is
+	// shallower, so it is complete when the node is reached. Along one
+	// pattern the failure depth grows by at most one per byte, which keeps
+	// this linear in total as well.
+	m.fail = make([]int32, n)
+	for w := m.first[1]; w < n; w++ {
+		f := m.next(m.fail[parent[w]], m.label[w])
+		m.fail[w] = f
+		if m.match[w] == 0 {
+			m.setMatch(w, m.matchLen(f))
+		}
+		fill(w, f)
+	}
+	return m
+}
+
+// sortByByte sorts group stably by key, using scratch (returned, possibly
+// grown) as the buffer of a counting sort. Small groups, by far the most
+// common as the trie thins out, use insertion sort instead, which keeps the
+// cost per group proportional to its size rather than to the alphabet.
+func sortByByte[E any](group, scratch []E, key func(E) byte) []E {
+	if len(group) <= 32 {
+		for i := 1; i < len(group); i++ {
+			for j := i; j > 0 && key(group[j]) < key(group[j-1]); j-- {
+				group[j], group[j-1] = group[j-1], group[j]
+			}
+		}
+		return scratch
+	}
+	var count [257]int
+	for _, e := range group {
+		count[int(key(e))+1]++
+	}
+	for c := 1; c < len(count); c++ {
+		count[c] += count[c-1]
+	}
+	scratch = append(scratch[:0], group...)
+	for _, e := range scratch {
+		k := key(e)
+		group[count[k]] = e
+		count[k]++
+	}
+	return scratch
 }
 
 // encodedForms returns s and the distinct forms the encoders may write it
@@ -169,6 +430,9 @@ func redact(b []byte, patterns [][]byte) ([]byte, bool) {
 // message text.
 func encodedForms(s string) []string {
 	forms := []string{s}
+	if plainText(s) {
+		return forms
+	}
 	add := func(f string) {
 		if f != "" && !slices.Contains(forms, f) {
 			forms = append(forms, f)
@@ -180,6 +444,18 @@ func encodedForms(s string) []string {
 	add(escapeMessage(s))
 	add(jsonEscaped(s))
 	return forms
+}
+
+// plainText reports whether s is printable ASCII without quotes or
+// backslashes, which every encoder writes unchanged. Most secrets are, and
+// skipping the escapers for them makes Add several times cheaper.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonEscaped returns s as zap's JSON encoder writes it inside a string,

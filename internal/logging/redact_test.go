@@ -4,14 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
+
+// longSecret is a secret of more than 255 bytes, whose tail is another
+// secret in TestRedactorScrub.
+var longSecret = strings.Repeat("abcd-", 59) + "tail-secret"
 
 func TestRedactorScrub(t *testing.T) {
 	tests := []struct {
@@ -31,6 +37,8 @@ func TestRedactorScrub(t *testing.T) {
 		{"short ignored", []string{"abc", "", "x"}, "abc x", "abc x"},
 		{"quoted form", []string{`pa"ss`}, `k="pa\"ss"`, `k="********"`},
 		{"escaped newline form", []string{"line\nbreak"}, `msg line\nbreak`, `msg ********`},
+		// Longer than 255 bytes: the automaton stores such lengths apart.
+		{"long secret", []string{longSecret, "tail-secret"}, "x" + longSecret[:300] + " tail-secret " + longSecret + "y", "x" + longSecret[:300] + " ******** ********y"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,18 +63,37 @@ func TestRedactorNilAndZero(t *testing.T) {
 	}
 }
 
-func TestRedactorPatternsLongestFirst(t *testing.T) {
+// TestRedactorAddDeduplicates checks that a secret added twice is stored
+// once and that an Add with nothing new keeps the automaton it has instead
+// of rebuilding it (niod re-adds every secret on each reload).
+func TestRedactorAddDeduplicates(t *testing.T) {
 	r := NewRedactor()
 	r.Add("abcd", "abcdefgh", "abcdef")
-	r.Add("abcdef") // duplicates are not added twice
-	p := r.load()
-	if len(p) != 3 {
-		t.Fatalf("got %d patterns, want 3: %q", len(p), p)
+	m := r.load()
+	r.Add("abcdef", "abc", "") // a duplicate and secrets too short to add
+	if got := r.load(); got != m {
+		t.Fatal("Add without new secrets rebuilt the automaton")
 	}
-	for i := 1; i < len(p); i++ {
-		if len(p[i]) > len(p[i-1]) {
-			t.Fatalf("patterns not longest first: %q", p)
-		}
+	r.Add(longSecret, "abcde", longSecret, "abcde") // duplicates within one call
+	m = r.load()
+	r.Add(longSecret, "abcde")
+	if got := r.load(); got != m {
+		t.Fatal("Add without new secrets rebuilt the automaton")
+	}
+	if len(r.patterns) != 5 {
+		t.Fatalf("got %d patterns, want 5: %q", len(r.patterns), r.patterns)
+	}
+	if got, want := r.Scrub("abcdefgh abcdef abcd abc"), "******** ******** ******** abc"; got != want {
+		t.Fatalf("Scrub = %q, want %q", got, want)
+	}
+
+	// Being a prefix of a known secret, or ending in one, does not make a
+	// secret known.
+	r = NewRedactor()
+	r.Add("bcde", "abcdefgh")
+	r.Add("abcde", "abcdef")
+	if got, want := r.Scrub("abcde abcdef!"), "******** ********!"; got != want {
+		t.Fatalf("Scrub = %q, want %q", got, want)
 	}
 }
 
@@ -246,5 +273,260 @@ func TestRedactorConcurrentAdd(t *testing.T) {
 				t.Fatalf("secret %q present after Add returned: %q", s, line)
 			}
 		}
+	}
+}
+
+// referenceScrub is the obvious implementation Scrub must agree with: mark
+// every byte covered by an occurrence of any pattern, trying every pattern
+// at every position, then write one mask per run of marked bytes. (Replacing
+// matches one after another would not do as a reference: masking one of two
+// overlapping secrets destroys the other's occurrence and leaves its tail.)
+func referenceScrub(patterns []string, s string) string {
+	marked := make([]bool, len(s))
+	for i := 0; i < len(s); i++ { // bytes, not runes: secrets need not be UTF-8
+		for _, p := range patterns {
+			if strings.HasPrefix(s[i:], p) {
+				for j := i; j < i+len(p); j++ {
+					marked[j] = true
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !marked[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteString(redactionMask)
+		for i < len(s) && marked[i] {
+			i++
+		}
+	}
+	return b.String()
+}
+
+// referencePatterns lists what Add registers for secrets.
+func referencePatterns(secrets []string) []string {
+	var out []string
+	for _, s := range secrets {
+		if len(s) >= minSecretLen {
+			out = append(out, encodedForms(s)...)
+		}
+	}
+	return out
+}
+
+// randomString returns a string of n bytes drawn from alphabet.
+func randomString(rng *rand.Rand, alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// TestRedactorMatchesReference compares Scrub and scrubBuffer with
+// referenceScrub on random lines and secrets. Small alphabets make secrets
+// overlap, nest and repeat all the time; some secrets are cut from the line
+// so that most lines contain several. The second alphabet has bytes each
+// encoder escapes differently, so the escaped forms are exercised too.
+func TestRedactorMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, alphabet := range []string{"ab", "abc", "ab\"\\\n\x01\xffé"} {
+		for round := range 3000 {
+			line := randomString(rng, alphabet, rng.IntN(60))
+			var secrets []string
+			for range 1 + rng.IntN(8) {
+				if len(line) > 0 && rng.IntN(2) == 0 {
+					i := rng.IntN(len(line))
+					secrets = append(secrets, line[i:min(len(line), i+1+rng.IntN(10))])
+				} else {
+					secrets = append(secrets, randomString(rng, alphabet, 1+rng.IntN(9)))
+				}
+			}
+			// Several Add calls, so the rebuilt automaton must also include
+			// what was added before.
+			r := NewRedactor()
+			for rest := secrets; len(rest) > 0; {
+				k := 1 + rng.IntN(len(rest))
+				r.Add(rest[:k]...)
+				rest = rest[k:]
+			}
+
+			patterns := referencePatterns(secrets)
+			want := referenceScrub(patterns, line)
+			if got := r.Scrub(line); got != want {
+				t.Fatalf("alphabet %q round %d: secrets %q: Scrub(%q) = %q, want %q", alphabet, round, secrets, line, got, want)
+			}
+			buf := bufferPool.Get()
+			buf.AppendString(line + "\n")
+			r.scrubBuffer(buf)
+			if got := buf.String(); got != want+"\n" {
+				t.Fatalf("alphabet %q round %d: secrets %q: scrubBuffer(%q) = %q, want %q", alphabet, round, secrets, line, got, want+"\n")
+			}
+			buf.Free()
+			// Without '*' in the alphabet nothing can match across a mask,
+			// so no secret may survive in any form.
+			for _, p := range patterns {
+				if strings.Contains(want, p) {
+					t.Fatalf("alphabet %q round %d: %q left in %q", alphabet, round, p, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMatcherMatchesReference checks the automaton itself on patterns of
+// any length over alphabets up to all 256 bytes, so that nodes with many
+// children (binary search, counting sort while building) and long chains
+// (arena compaction at power-of-two depths) are covered.
+func TestMatcherMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	var all strings.Builder
+	for c := range 256 {
+		all.WriteByte(byte(c))
+	}
+	for _, alphabet := range []string{"ab", "0123456789abcdef", all.String()} {
+		for round := range 200 {
+			seen := map[string]bool{}
+			var patterns []string
+			for range 1 + rng.IntN(400) {
+				n := 1 + rng.IntN(6)
+				if rng.IntN(20) == 0 {
+					n = 1 + rng.IntN(300)
+				}
+				if p := randomString(rng, alphabet, n); !seen[p] {
+					seen[p] = true
+					patterns = append(patterns, p)
+				}
+			}
+			// Plant some patterns in a random text so that there are
+			// matches even over the large alphabet.
+			var text strings.Builder
+			for text.Len() < 500 {
+				if rng.IntN(4) == 0 {
+					text.WriteString(patterns[rng.IntN(len(patterns))])
+				} else {
+					text.WriteString(randomString(rng, alphabet, 1+rng.IntN(8)))
+				}
+			}
+			s := text.String()
+
+			m := newMatcher(patterns)
+			var got strings.Builder
+			prev := 0
+			for _, sp := range findSpans(m, []byte(s)) {
+				got.WriteString(s[prev:sp.start] + redactionMask)
+				prev = sp.end
+			}
+			got.WriteString(s[prev:])
+			if want := referenceScrub(patterns, s); got.String() != want {
+				t.Fatalf("alphabet size %d round %d: %d patterns: got %q, want %q", len(alphabet), round, len(patterns), got.String(), want)
+			}
+		}
+	}
+}
+
+// TestEncodedFormsPlainText checks the shortcut of encodedForms against the
+// escapers it skips, on every printable ASCII byte and its neighbours.
+func TestEncodedFormsPlainText(t *testing.T) {
+	for c := range 256 {
+		s := "ab" + string(rune(c)) + "cd"
+		if c >= 0x80 {
+			s = "ab" + string([]byte{byte(c)}) + "cd"
+		}
+		if !plainText(s) {
+			continue
+		}
+		q := strconv.Quote(s)
+		for _, form := range []string{q[1 : len(q)-1], escapeMessage(s), jsonEscaped(s)} {
+			if form != s {
+				t.Errorf("plainText(%q) but an encoder writes it as %q", s, form)
+			}
+		}
+	}
+	for _, s := range []string{"ab\"cd", "ab\\cd", "ab\x7fcd", "ab\tcd", "abécd"} {
+		if plainText(s) {
+			t.Errorf("plainText(%q) = true", s)
+		}
+	}
+}
+
+// TestRedactorManySecrets adds 100,000 secrets, the case that used to take
+// many seconds, then scrubs with them and adds one more to the large set.
+// There is no timing assertion, only a guard against hanging.
+func TestRedactorManySecrets(t *testing.T) {
+	const n = 100_000
+	secrets := benchSecrets(n)
+	extra := "one-more-secret-after-the-rest"
+	type result struct{ hit, clean, later string }
+	done := make(chan result, 1)
+	hit := "a " + secrets[0] + " b " + secrets[n/2] + " c " + secrets[n-1] + " d"
+	clean := "nothing secret in this line, status=200 path=/api/v1"
+	go func() {
+		r := NewRedactor()
+		r.Add(secrets...)
+		var res result
+		res.hit, res.clean = r.Scrub(hit), r.Scrub(clean)
+		r.Add(extra)
+		res.later = r.Scrub(secrets[1] + " " + extra)
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		if want := "a ******** b ******** c ******** d"; res.hit != want {
+			t.Errorf("Scrub(%q) = %q, want %q", hit, res.hit, want)
+		}
+		if res.clean != clean {
+			t.Errorf("Scrub(%q) = %q, want it unchanged", clean, res.clean)
+		}
+		if want := "******** ********"; res.later != want {
+			t.Errorf("after another Add: %q, want %q", res.later, want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("Add of %d secrets and Scrub did not finish within 60s", n)
+	}
+}
+
+// TestRedactorScrubDuringAdd scrubs while large batches are being added: a
+// secret added before is always masked, and a secret being added is either
+// not masked yet or masked from then on, never masked and then not again,
+// because each scrub sees one complete set.
+func TestRedactorScrubDuringAdd(t *testing.T) {
+	r := NewRedactor()
+	r.Add("old-secret-value")
+	line := "x old-secret-value y new-secret-value z"
+	before, after := "x ******** y new-secret-value z", "x ******** y ******** z"
+
+	stop := make(chan struct{})
+	go func() {
+		defer close(stop)
+		for i := range 10 {
+			batch := benchSecrets(2000 + i)
+			if i == 5 {
+				batch = append(batch, "new-secret-value")
+			}
+			r.Add(batch...)
+		}
+	}()
+	masked := false
+	for running := true; running; {
+		select {
+		case <-stop:
+			running = false
+		default:
+		}
+		switch got := r.Scrub(line); {
+		case got == after:
+			masked = true
+		case got == before && !masked:
+		default:
+			t.Fatalf("Scrub = %q (new secret masked before: %v)", got, masked)
+		}
+	}
+	if got := r.Scrub(line); got != after {
+		t.Fatalf("after all Adds: %q, want %q", got, after)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -96,8 +97,11 @@ func (sf *settingsFlags) flagSources() []config.OptionSource {
 // request builds the settings request from the flags and NIOD_ROOT and
 // NIOD_SETTINGS.
 func (sf *settingsFlags) request(inv *invocation) config.Request {
+	// As root, niod takes none of its own options from a file another
+	// user could have written: the runtime's user must not be able to
+	// decide what niod does as root.
 	req := config.Request{Root: sf.root, Files: sf.settings, Environ: inv.environ, Flags: sf.flagSources(),
-		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
+		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0}
 	for _, kv := range inv.environ {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {

@@ -27,6 +27,16 @@ type Request struct {
 	EnvSkip map[string]bool
 	// Flags are options from the command line, applied last.
 	Flags []OptionSource
+	// Strict is for niod running as root: what decides what niod does as
+	// root must not be in reach of another user. A [niod] option set in a
+	// file that a user other than root could have written (the file, or a
+	// directory above it, as securefile.File.CheckWriters judges), or that
+	// refers through [[ ]] to a value set in such a file, is then a
+	// problem at its line. The runtime's own sections from such a file are
+	// still merged and handed over: the runtime's user could change them
+	// anyway, and they decide only what the runtime does with its own
+	// rights. Files under $CREDENTIALS_DIRECTORY are systemd's and trusted.
+	Strict bool
 }
 
 // Loaded is the outcome of a successful Load.
@@ -42,11 +52,20 @@ type Loaded struct {
 	Warnings Problems
 }
 
+// fileRead is what Load remembers of one settings file it read.
+type fileRead struct {
+	name       string
+	gen        uint32 // the read that set its values
+	file       *securefile.File
+	credential bool
+	touched    []*Value
+}
+
 // Load reads, merges and resolves the settings files and niod's options.
-// It returns every problem found; the settings are usable only when there
+// It returns every problem found, at most MaxProblems of them (the last then
+// says how many more there were); the settings are usable only when there
 // are none.
 func Load(req Request) (*Loaded, Problems) {
-	var ps Problems
 	root, err := filepath.Abs(orDefault(req.Root, "."))
 	if err != nil {
 		return nil, Problems{{Origin: Origin{File: req.Root}, Msg: err.Error()}}
@@ -56,35 +75,51 @@ func Load(req Request) (*Loaded, Problems) {
 		l.Files = []string{DefaultFile}
 	}
 	env := EnvironMap(req.Environ)
+	var ps collector
+	var files []*fileRead
 	for _, name := range l.Files {
-		ps = append(ps, l.read(name, env["CREDENTIALS_DIRECTORY"])...)
+		if f := l.read(name, env["CREDENTIALS_DIRECTORY"], &ps); f != nil {
+			files = append(files, f)
+		}
 	}
 
 	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 	resolveProblems := l.Settings.Resolve(lookup, root)
+	// Which values are secret is known once references are resolved: a
+	// plain [user_defined] value may be the password of another file.
+	for _, f := range files {
+		f.checkSecrets(&ps)
+	}
+	if req.Strict {
+		l.checkWriters(files, &ps)
+	}
 
 	l.Options = DefaultOptions()
-	ps = append(ps, l.Options.Apply(SectionSources(l.Settings))...)
-	ps = append(ps, l.Options.Apply(EnvSources(req.Environ, req.EnvSkip))...)
-	ps = append(ps, l.Options.Apply(req.Flags)...)
-	ps = append(ps, l.Options.check()...)
+	ps.addAll(l.Options.Apply(SectionSources(l.Settings)))
+	ps.addAll(l.Options.Apply(EnvSources(req.Environ, req.EnvSkip)))
+	ps.addAll(l.Options.Apply(req.Flags))
+	ps.addAll(l.Options.check())
 
 	for _, p := range resolveProblems {
 		if p.Undefined && l.Options.AllowUndefined {
 			l.Warnings = append(l.Warnings, p)
 		} else {
-			ps = append(ps, p)
+			ps.addProblem(p)
 		}
 	}
-	if len(ps) > 0 {
-		return nil, ps
+	if all := ps.result(); len(all) > 0 {
+		return nil, all
+	}
+	if l.Options.IsSecret("command") {
+		l.Warnings = append(l.Warnings, Problem{Origin: l.Options.Origins["command"],
+			Msg: "[niod] command holds a secret, and every user of this host can read the runtime's command line " +
+				"(ps, /proc/PID/cmdline): let the runtime read it from its settings instead"})
 	}
 	return l, nil
 }
 
-// read reads one settings file into l.Settings and refuses it when it holds
-// a secret yet others may read it.
-func (l *Loaded) read(name, credsDir string) Problems {
+// read reads one settings file into l.Settings; nil when it cannot be read.
+func (l *Loaded) read(name, credsDir string, ps *collector) *fileRead {
 	path := name
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(l.Root, name)
@@ -93,22 +128,110 @@ func (l *Loaded) read(name, credsDir string) Problems {
 	if err != nil {
 		var se *securefile.Error
 		if errors.As(err, &se) {
-			return Problems{{Origin: Origin{File: name}, Msg: se.Reason}}
+			ps.addProblem(Problem{Origin: Origin{File: name}, Msg: se.Reason})
+		} else {
+			ps.addProblem(Problem{Origin: Origin{File: name}, Msg: err.Error()})
 		}
-		return Problems{{Origin: Origin{File: name}, Msg: err.Error()}}
+		return nil
 	}
-	touched, ps := l.Settings.read(name, f.Text)
-	if f.Mode&0o044 == 0 || isCredential(path, credsDir, f.Mode) {
-		return ps
+	touched := l.Settings.read(name, f.Text, ps)
+	return &fileRead{name: name, gen: l.Settings.reads, file: f, touched: touched,
+		credential: isCredential(path, credsDir, f.Mode)}
+}
+
+// checkSecrets refuses the file when it holds a secret yet others may read
+// it.
+func (f *fileRead) checkSecrets(ps *collector) {
+	if f.file.Mode&0o044 == 0 || f.credential {
+		return
 	}
-	for _, v := range touched {
+	for _, v := range f.touched {
 		if holdsSecretLiteral(v) {
 			ps.add(v.Origin, "%s holds a secret but the file is readable by group or others (mode %04o); run: chmod 600 %s",
-				v.Key, f.Mode, name)
-			break
+				short(v.Key), f.file.Mode, f.name)
+			return
 		}
 	}
-	return ps
+}
+
+// checkWriters refuses every [niod] option that a user other than root
+// could have set: written in a file they can change, or filled in from one.
+func (l *Loaded) checkWriters(files []*fileRead, ps *collector) {
+	sec := l.Settings.Section(NiodSection)
+	if sec == nil {
+		return
+	}
+	// Why each file that others can write is unsafe, by the read that set
+	// its values.
+	unsafe := map[uint32]unsafeFile{}
+	for _, f := range files {
+		if f.credential {
+			continue
+		}
+		w, err := f.file.CheckWriters(strictUID)
+		switch {
+		case err != nil:
+			unsafe[f.gen] = unsafeFile{f.name + " cannot be checked for who can change it: " + err.Error(), "make it and every directory above it owned by root, not writable by group or others"}
+		case w != nil:
+			unsafe[f.gen] = describeWriter(f.name, w)
+		}
+	}
+	if len(unsafe) == 0 {
+		return
+	}
+	for _, v := range sec.Values() {
+		if why, ok := unsafe[v.gen]; ok {
+			ps.add(v.Origin, "[%s] %s: %s and niod runs as root: it takes no [%s] options from a file another user can change (%s)",
+				NiodSection, short(v.Key), why.what, NiodSection, why.fix)
+			continue
+		}
+		if u, why := l.unsafeRef(v, unsafe); u != nil {
+			ps.add(v.Origin, "[%s] %s: [[%s]] comes from %s, but %s and niod runs as root: it takes no [%s] options from a file another user can change (%s)",
+				NiodSection, short(v.Key), short(u.Key), u.Origin, why.what, NiodSection, why.fix)
+		}
+	}
+}
+
+// unsafeRef finds a [user_defined] value that v takes text from, directly
+// or through others, set in an unsafe file.
+func (l *Loaded) unsafeRef(v *Value, unsafe map[uint32]unsafeFile) (*Value, unsafeFile) {
+	seen := map[*Value]bool{v: true}
+	work := []*Value{v}
+	for len(work) > 0 {
+		w := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, r := range w.Refs {
+			if r.Source != FromUserDefined {
+				continue
+			}
+			u := l.Settings.Lookup(UserDefined, r.Name)
+			if u == nil || seen[u] {
+				continue
+			}
+			if why, ok := unsafe[u.gen]; ok {
+				return u, why
+			}
+			seen[u] = true
+			work = append(work, u)
+		}
+	}
+	return nil, unsafeFile{}
+}
+
+// strictUID is the one user besides root trusted in strict mode: root
+// itself. Tests that cannot run as root trust themselves.
+var strictUID uint32
+
+// unsafeFile says who other than root can change a settings file, and how
+// to stop them.
+type unsafeFile struct{ what, fix string }
+
+// describeWriter says who can change the file name and how to stop them.
+func describeWriter(name string, w *securefile.Writer) unsafeFile {
+	if !w.Dir {
+		return unsafeFile{name + " is writable by " + w.Who(), w.Fix(name)}
+	}
+	return unsafeFile{name + " is in " + w.Path + ", which is writable by " + w.Who(), w.Fix(w.Path)}
 }
 
 // isCredential reports whether path is a read-only credential that systemd
@@ -135,7 +258,11 @@ func (o *Options) check() Problems {
 		ps.add(o.Origins["health_timeout"], "health_timeout must be longer than 0")
 	}
 	if o.Group != "" && o.User == "" {
-		ps.add(o.Origins["group"], "group = %s is set without a user (set user too)", o.Group)
+		group := quoteValue(o.Group)
+		if o.IsSecret("group") {
+			group = Redacted
+		}
+		ps.add(o.Origins["group"], "group = %s is set without a user (set user too)", group)
 	}
 	return ps
 }

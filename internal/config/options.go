@@ -66,7 +66,15 @@ type Options struct {
 	// Origins says where each option that is not at its default was set:
 	// FILE:LINE, NIOD_NAME or --flag.
 	Origins map[string]Origin
+
+	secret map[string]bool // options set from a secret value
 }
+
+// IsSecret reports whether the option key was set from a secret settings
+// value: one that refers to a secret (command = tool --password
+// [[DB_PASSWORD]]). Show it as Redacted; the secret fragments are in
+// Settings.SecretValues for the log's scrubber.
+func (o *Options) IsSecret(key string) bool { return o.secret[key] }
 
 // An OptionSpec describes one option: its key in [niod], its flag
 // (the key with dashes) and its NIOD_ variable (the key in capitals).
@@ -207,6 +215,8 @@ type OptionSource struct {
 	Key    string
 	Text   string
 	Origin Origin
+	// Secret marks a value that holds a secret: messages do not show it.
+	Secret bool
 }
 
 // Apply sets the options from one layer; later calls win. An unknown key or
@@ -225,6 +235,14 @@ func (o *Options) Apply(sources []OptionSource) Problems {
 			continue
 		}
 		o.Origins[spec.Key] = src.Origin
+		if src.Secret {
+			if o.secret == nil {
+				o.secret = map[string]bool{}
+			}
+			o.secret[spec.Key] = true
+		} else {
+			delete(o.secret, spec.Key)
+		}
 	}
 	return ps
 }
@@ -241,10 +259,14 @@ func sourceProblem(src OptionSource, msg string) Problem {
 // describeSetting shows a key and its value the way the user wrote them:
 // "[niod] restart = sometimes", "NIOD_RESTART=sometimes", "--restart=sometimes".
 func describeSetting(src OptionSource) string {
-	if src.Origin.Line > 0 {
-		return describeKey(src) + " = " + quoteValue(src.Text)
+	text := quoteValue(src.Text)
+	if src.Secret {
+		text = Redacted
 	}
-	return describeKey(src) + "=" + quoteValue(src.Text)
+	if src.Origin.Line > 0 {
+		return describeKey(src) + " = " + text
+	}
+	return describeKey(src) + "=" + text
 }
 
 func findSpec(key string) (OptionSpec, bool) {
@@ -267,8 +289,8 @@ func describeKey(src OptionSource) string {
 	return "[" + NiodSection + "] " + src.Key
 }
 
-// quoteValue shows a value in a message: short, one line, no secret (niod's
-// options hold none).
+// quoteValue shows a value in a message: short and on one line. A secret
+// one is not shown at all (see describeSetting).
 func quoteValue(t string) string {
 	if len(t) > 60 || strings.ContainsAny(t, "\n\r") {
 		return strconv.Quote(truncate(t, 60))
@@ -339,7 +361,7 @@ func SectionSources(s *Settings) []OptionSource {
 	}
 	var out []OptionSource
 	for _, v := range sec.Values() {
-		out = append(out, OptionSource{Key: v.Key, Text: v.Text, Origin: v.Origin})
+		out = append(out, OptionSource{Key: v.Key, Text: v.Text, Origin: v.Origin, Secret: v.Secret})
 	}
 	return out
 }
@@ -528,5 +550,6 @@ func SplitCommand(line string) ([]string, error) {
 func (o *Options) Equal(p *Options) bool {
 	a, b := *o, *p
 	a.Origins, b.Origins = nil, nil
+	a.secret, b.secret = nil, nil
 	return reflect.DeepEqual(a, b)
 }

@@ -23,10 +23,12 @@ func Parse(name string, data []byte) (*Settings, Problems) {
 // for each file of a list: sections and keys merge, a later value replaces an
 // earlier one, and strict mode refuses a section or key repeated inside the
 // same file. Unlike configparser it does not stop at the first fatal error:
-// every problem of the file is returned, one per line.
+// every problem of the file is returned, one per line, up to MaxProblems
+// (then the last, at the file, says how many more there were).
 func (s *Settings) Read(name string, data []byte) Problems {
-	_, ps := s.read(name, string(data))
-	return ps
+	c := &collector{at: Origin{File: name}}
+	s.read(name, string(data), c)
+	return c.result()
 }
 
 // Span is where a section header or a key sits in one file: its line and,
@@ -45,9 +47,10 @@ func Layout(name string, data []byte) (*Settings, []Span, Problems) {
 	s := New()
 	s.reads++
 	var spans []Span
-	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, spans: &spans}
+	c := &collector{at: Origin{File: name}}
+	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, spans: &spans, problems: c}
 	p.run(string(data))
-	return s, spans, p.problems
+	return s, spans, c.result()
 }
 
 // IsSpace is Python's str.isspace() for one character.
@@ -56,18 +59,19 @@ func IsSpace(r rune) bool { return isPySpace(r) }
 // Strip is Python's str.strip() with no arguments.
 func Strip(s string) string { return pyStrip(s) }
 
-// read is Read that also returns the values the file set.
-func (s *Settings) read(name string, text string) ([]*Value, Problems) {
+// read is Read that adds the problems to c and returns the values the file
+// set.
+func (s *Settings) read(name string, text string, c *collector) []*Value {
 	s.reads++
-	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}}
+	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, problems: c}
 	p.run(text)
-	return p.touched, p.problems
+	return p.touched
 }
 
 type parser struct {
 	s        *Settings
 	file     string
-	problems Problems
+	problems *collector
 
 	cur      *Section // section being filled, nil before the first header
 	curName  string   // its header text ("DEFAULT" too)
@@ -221,7 +225,7 @@ func (p *parser) line(n int, line string) {
 	*v = Value{Key: key, Origin: p.at(n), Raw: val, gen: p.gen}
 	if first := p.cur.Get(key); first != nil && first.gen == p.gen {
 		// Strict mode: the first stays; v only collects continuation lines.
-		p.problems.add(p.at(n), "key %q appears twice in [%s] (first at line %d; keep one)", key, p.curName, first.Origin.Line)
+		p.problems.add(p.at(n), "key %q appears twice in [%s] (first at line %d; keep one)", truncate(key, 60), short(p.curName), first.Origin.Line)
 	} else {
 		p.cur.set(v)
 		p.touched = append(p.touched, v)
@@ -239,7 +243,7 @@ func (p *parser) header(n int, name string) {
 	switch existing := p.s.byName[name]; {
 	case existing != nil:
 		if first, dup := p.sections[name]; dup {
-			p.problems.add(p.at(n), "section [%s] appears twice in this file (first at line %d; merge them)", name, first)
+			p.problems.add(p.at(n), "section [%s] appears twice in this file (first at line %d; merge them)", short(name), first)
 		} else {
 			p.sections[name] = n
 		}

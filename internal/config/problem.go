@@ -30,6 +30,9 @@ type Problem struct {
 	// Undefined marks an unresolved [[ NAME ]] reference, which
 	// [niod] allow_undefined turns from an error into a warning.
 	Undefined bool
+	// Omitted, when above 0, makes this the last problem of a list cut at
+	// MaxProblems: it stands for that many more, and Msg says so.
+	Omitted int
 }
 
 // Error implements the error interface.
@@ -39,6 +42,12 @@ func (p Problem) Error() string {
 	}
 	return p.Origin.String() + ": " + p.Msg
 }
+
+// MaxProblems is how many problems Load, Parse and Resolve keep. A file that
+// is not settings at all (a log, a disk image given to -s) has millions of
+// bad lines: past the cap they are only counted, and the list ends with one
+// Problem whose Omitted says how many were left out.
+const MaxProblems = 100
 
 // Problems is every problem found in one pass; Load reports them all at once
 // so a user fixes a file in one round instead of one error per run.
@@ -55,4 +64,59 @@ func (ps Problems) Error() string {
 
 func (ps *Problems) add(o Origin, format string, args ...any) {
 	*ps = append(*ps, Problem{Origin: o, Msg: fmt.Sprintf(format, args...)})
+}
+
+// collector gathers problems up to MaxProblems and counts the rest without
+// formatting or keeping them, so memory stays bounded however bad the input.
+type collector struct {
+	list Problems
+	more int
+	// at is the origin of the closing "and N more" line: the file for one
+	// file's problems, none for a whole Load.
+	at Origin
+	// undefined marks the closing line as standing for undefined references.
+	undefined bool
+}
+
+// full reports whether a further problem would only be counted.
+func (c *collector) full() bool { return len(c.list) >= MaxProblems }
+
+func (c *collector) add(o Origin, format string, args ...any) {
+	if c.full() {
+		c.more++
+		return
+	}
+	c.list.add(o, format, args...)
+}
+
+func (c *collector) addProblem(p Problem) {
+	if p.Omitted > 0 {
+		c.more += p.Omitted
+		return
+	}
+	if c.full() {
+		c.more++
+		return
+	}
+	c.list = append(c.list, p)
+}
+
+// addAll adds a list that may itself have been cut.
+func (c *collector) addAll(ps Problems) {
+	for _, p := range ps {
+		c.addProblem(p)
+	}
+}
+
+// result is the problems kept, closed by one line for those left out.
+func (c *collector) result() Problems {
+	if c.more == 0 {
+		return c.list
+	}
+	noun := "problems"
+	if c.more == 1 {
+		noun = "problem"
+	}
+	return append(c.list, Problem{Origin: c.at, Undefined: c.undefined, Omitted: c.more,
+		Msg: fmt.Sprintf("... and %d more %s (fix these first)", c.more, noun)})
 }

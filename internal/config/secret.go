@@ -32,18 +32,20 @@ func IsKeyMaterial(text string) bool {
 func HoldsSecret(key, raw string) bool { return holdsSecretLiteral(&Value{Key: key, Raw: raw}) }
 
 // holdsSecretLiteral reports whether a value as written in its file is a
-// secret itself, rather than a reference to one kept elsewhere. The path
-// of a key file (ssl_private_key = etc/ssl/cert.key) refers to the secret
-// too: the file holding it is checked where it is read.
+// secret itself, rather than a reference to one kept elsewhere: a private
+// key, or text besides references in a value that is secret as a whole (by
+// its key's name, or because such a value refers to it). The path of a key
+// file (ssl_private_key = etc/ssl/cert.key) refers to the secret too: the
+// file holding it is checked where it is read.
 func holdsSecretLiteral(v *Value) bool {
 	if IsKeyMaterial(v.Raw) {
 		return true
 	}
-	text := pyStrip(replaceRefs(v.Raw, func(string) string { return "" }))
-	if !IsSecretKey(v.Key) || text == "" {
+	if !IsSecretKey(v.Key) && !v.whole {
 		return false
 	}
-	return !(isKeyFileKey(v.Key) && looksLikePath(text))
+	text := literalText(v.Raw)
+	return text != "" && !(isKeyFileKey(v.Key) && looksLikePath(text))
 }
 
 // isKeyFileKey reports whether a key names a private key (usually its
@@ -61,14 +63,27 @@ func looksLikePath(text string) bool {
 		strings.HasSuffix(text, ".key") || strings.HasSuffix(text, ".pem"))
 }
 
-// SecretValues returns the text of every secret value, for a logger that
-// scrubs them from whatever it writes.
+// SecretValues returns the text of every secret value, and every fragment
+// of the environment that a reference filled into a secret (so a secret
+// spliced into [niod] command is scrubbed from the runtime's argv too), for
+// a logger that scrubs them from whatever it writes. Each text is listed
+// once.
 func (s *Settings) SecretValues() []string {
 	var out []string
+	seen := map[string]bool{}
+	add := func(text string) {
+		if text != "" && !seen[text] {
+			seen[text] = true
+			out = append(out, text)
+		}
+	}
 	s.All(func(_ *Section, v *Value) {
-		if v.Secret && v.Text != "" {
-			out = append(out, v.Text)
+		if v.Secret {
+			add(v.Text)
 		}
 	})
+	for _, text := range s.fragments {
+		add(text)
+	}
 	return out
 }

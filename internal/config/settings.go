@@ -25,7 +25,14 @@ type Value struct {
 	// referenced variable marks it as a secret.
 	Secret bool
 
-	state uint8  // resolution state: unresolved, resolving, resolved
+	state uint8 // resolution state: unresolved, resolving, resolved, failed
+	// depth is how many references deep the value's own references go
+	// (0 for none), once resolved.
+	depth uint8
+	// whole is set when all of the text is secret (its key's name or a
+	// private key says so, or a value secret that way refers to it), not
+	// just the fragments that references filled in.
+	whole bool
 	gen   uint32 // which read of the settings set it
 }
 
@@ -130,6 +137,9 @@ type Settings struct {
 	sections []*Section
 	byName   map[string]*Section
 	reads    uint32 // files read so far
+	// fragments are what the environment filled into secret values, as
+	// Resolve found them: SecretValues lists them.
+	fragments []string
 }
 
 // New returns empty settings.
@@ -216,6 +226,7 @@ func (s *Settings) Clone() *Settings {
 		c.byName[cs.Name] = cs
 	}
 	c.reads = s.reads
+	c.fragments = append([]string(nil), s.fragments...)
 	return c
 }
 

@@ -46,7 +46,12 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 
 	exe, err := lookPath(args[0], path, l.Root)
 	if err != nil {
-		return nil, config.Problems{{Origin: o.Origins["command"], Msg: err.Error()}}
+		msg := err.Error()
+		if o.IsSecret("command") {
+			// The message would show the resolved command: say where.
+			msg = "command " + config.Redacted + " not found or not executable (it holds a secret, so it is not shown)"
+		}
+		return nil, config.Problems{{Origin: o.Origins["command"], Msg: msg}}
 	}
 	payload, moved := handoff.Payload(l.Settings, environ)
 	return &spec.Spec{
@@ -109,8 +114,11 @@ func findVenv(root string, o *config.Options, env map[string]string) (string, *c
 	if o.Venv != "" {
 		v := rootPath(root, o.Venv)
 		if !isVenv(v) {
-			return "", &config.Problem{Origin: o.Origins["venv"],
-				Msg: "venv = " + o.Venv + ": " + v + "/bin/python does not exist (create it: python3 -m venv " + v + ")"}
+			msg := "venv = " + o.Venv + ": " + v + "/bin/python does not exist (create it: python3 -m venv " + v + ")"
+			if o.IsSecret("venv") {
+				msg = "venv = " + config.Redacted + ": it has no bin/python (it holds a secret, so it is not shown)"
+			}
+			return "", &config.Problem{Origin: o.Origins["venv"], Msg: msg}
 		}
 		return v, nil
 	}

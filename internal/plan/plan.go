@@ -100,6 +100,7 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 	if len(ps) > 0 {
 		return nil, configFailure(ps)
 	}
+	p.Warnings = append(p.Warnings, rootRunWarnings(p.User, p.Spec, venvOf(p.Spec), 0)...)
 	if problems := reachable(p.User, p.Spec, tls); len(problems) > 0 {
 		for i := range problems {
 			problems[i] = "niod: " + problems[i]
@@ -107,6 +108,19 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 		return nil, &Failure{Code: exitcode.NoPerm, Problems: problems}
 	}
 	return p, nil
+}
+
+// venvOf is the virtual environment the spec runs in, "" for none.
+func venvOf(s *spec.Spec) string {
+	if s == nil {
+		return ""
+	}
+	for _, kv := range s.Env {
+		if v, ok := strings.CutPrefix(kv, "VIRTUAL_ENV="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func configFailure(ps config.Problems) *Failure {

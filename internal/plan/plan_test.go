@@ -10,6 +10,7 @@ import (
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
+	"niod/internal/privs"
 	"niod/internal/spec"
 )
 
@@ -108,5 +109,36 @@ func TestWhoToBe(t *testing.T) {
 	// supervisor, which refuses it with its reason.
 	if u, _, msg := whoToBe(o, 1234, true); msg != "" || u == nil || u.UID != 0 {
 		t.Errorf("reload: %v %q", u, msg)
+	}
+}
+
+func TestRootRunWarnings(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	interp := filepath.Join(dir, "python3")
+	script := filepath.Join(dir, "runtime")
+	for path, text := range map[string]string{interp: "", script: "#!" + interp + "\n"} {
+		if err := os.WriteFile(path, []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := &privs.User{Name: "root"}
+	s := &spec.Spec{Path: script}
+	if w := rootRunWarnings(root, s, "", uint32(os.Geteuid())); len(w) != 0 {
+		t.Errorf("root-only files: %v", w)
+	}
+	// Anyone may rewrite the interpreter the script names.
+	if err := os.Chmod(interp, 0o757); err != nil {
+		t.Fatal(err)
+	}
+	w := rootRunWarnings(root, s, "", uint32(os.Geteuid()))
+	if len(w) != 1 || !strings.Contains(w[0], interp) || !strings.Contains(w[0], "chmod go-w") {
+		t.Errorf("a writable interpreter: %v", w)
+	}
+	// A runtime that runs as a user of its own may run what that user owns.
+	if w := rootRunWarnings(&privs.User{Name: "nio", UID: 1000}, s, "", uint32(os.Geteuid())); len(w) != 0 {
+		t.Errorf("as a user: %v", w)
 	}
 }

@@ -2,11 +2,14 @@ package plan
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
 	"niod/internal/privs"
+	"niod/internal/securefile"
 	"niod/internal/spec"
 )
 
@@ -85,4 +88,33 @@ func reachable(u *privs.User, s *spec.Spec, tls TLS) []string {
 	check(tls.Files.Key, privs.Read)
 	check(tls.Files.Chain, privs.Read)
 	return problems
+}
+
+// rootRunWarnings warns when the runtime runs as root and what it runs —
+// the command, its #! interpreter, the venv's python — could be rewritten
+// by someone other than root (trusted, 0 but in tests): they could then
+// run anything as root.
+func rootRunWarnings(u *privs.User, s *spec.Spec, venv string, trusted uint32) []string {
+	if s == nil || (u == nil && os.Geteuid() != 0) || (u != nil && u.UID != 0) {
+		return nil
+	}
+	paths := []string{s.Path}
+	if interp := securefile.Interpreter(s.Path); interp != "" {
+		paths = append(paths, interp)
+	}
+	if venv != "" {
+		paths = append(paths, filepath.Join(venv, "bin", "python"))
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		w, err := securefile.PathWriters(p, trusted)
+		if err != nil || w == nil || seen[w.Path] {
+			continue
+		}
+		seen[w.Path] = true
+		out = append(out, fmt.Sprintf("the runtime runs as root, but %s can be rewritten by %s: they could run anything as root (%s, or give the runtime a user with --user)",
+			w.Path, w.Who(), w.Fix(w.Path)))
+	}
+	return out
 }

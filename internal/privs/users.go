@@ -5,12 +5,13 @@
 package privs
 
 import (
-	"bufio"
 	"fmt"
-	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"niod/internal/securefile"
 )
 
 // User is the account niod drops to.
@@ -102,22 +103,29 @@ func (u *User) String() string {
 
 // readDB reads a colon-separated database such as /etc/passwd.
 func readDB(path string) ([][]string, error) {
-	f, err := os.Open(path)
+	// Through the safe open, as every file niod reads: a FIFO or a device
+	// in its place must not hang or exhaust niod. A link (some systems
+	// manage /etc/passwd so) is followed to a regular file.
+	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	defer f.Close()
+	f, err := securefile.ReadFile(real, maxUserDB)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
 	var out [][]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(f.Text, "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		out = append(out, strings.Split(line, ":"))
 	}
-	return out, sc.Err()
+	return out, nil
 }
+
+// maxUserDB bounds /etc/passwd and /etc/group.
+const maxUserDB = 16 << 20
 
 func atoi(s string) int {
 	n, err := strconv.Atoi(s)

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func fakeDB(t *testing.T) {
@@ -103,5 +105,24 @@ func TestStatusCheck(t *testing.T) {
 	notRoot["CapBnd"] = "000001ffffffffff"
 	if err := notRoot.check(u, false); err != nil {
 		t.Errorf("bounding set checked for a process that never was root: %v", err)
+	}
+}
+
+// /etc/passwd as a FIFO (or a device) is refused at once, never waited on.
+func TestLookupRefusesAFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "passwd")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := readDB(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("a FIFO as the user database: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO as the user database blocked")
 	}
 }

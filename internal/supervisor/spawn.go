@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"syscall"
 
 	"niod/internal/handoff"
+	"niod/internal/securefile"
 	"niod/internal/spec"
 )
 
@@ -115,7 +115,7 @@ func describeStartError(path string, err error) (int, error) {
 	}
 	switch errno {
 	case syscall.ENOENT:
-		if interp := interpreter(path); interp != "" {
+		if interp := securefile.Interpreter(path); interp != "" {
 			return 127, fmt.Errorf("cannot start %s: its interpreter %s (#! line) does not exist (%s)", path, interp, errnoName(errno))
 		}
 		return 127, fmt.Errorf("cannot start %s: it does not exist (%s)", path, errnoName(errno))
@@ -127,27 +127,6 @@ func describeStartError(path string, err error) (int, error) {
 		return 126, fmt.Errorf("cannot start %s: out of a resource: %v (%s)", path, err, errnoName(errno))
 	}
 	return 126, fmt.Errorf("cannot start %s: %v (%s)", path, err, errnoName(errno))
-}
-
-// interpreter returns the #! interpreter of the script at path, "" when it
-// is none or cannot be read.
-func interpreter(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	buf := make([]byte, 256)
-	n, _ := f.Read(buf)
-	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
-	if !bytes.HasPrefix(line, []byte("#!")) {
-		return ""
-	}
-	fields := bytes.Fields(line[2:])
-	if len(fields) == 0 {
-		return ""
-	}
-	return string(fields[0])
 }
 
 var errnoNames = map[syscall.Errno]string{

@@ -144,11 +144,7 @@ func TestTLSSymlinkedFilesAccepted(t *testing.T) {
 // certificate is refused at once; the event loop goes on (TERM stops niod).
 func TestReloadHostileTLSFile(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	c := conf{test: "workers = 0"}
-	writeConf(t, root, c)
-	n := startNiod(t, startOpts{root: root})
-	first := n.waitRuntime(1)
+	n, root, c, first := startQuiet(t)
 
 	now := time.Now()
 	_, key := goCert(t, root, "api", []string{"localhost"}, now.Add(-time.Hour), now.Add(90*24*time.Hour))

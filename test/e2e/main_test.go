@@ -33,6 +33,15 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if job := os.Getenv(hostileHelperEnv); job != "" {
+		// A copy of the test binary that only starts niod (runHostile).
+		niodBin = os.Getenv("E2E_NIOD_BIN")
+		if err := runHostileJob(job); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e helper:", err)
+			return 2
+		}
+		return 0
+	}
 	root, err := testbin.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

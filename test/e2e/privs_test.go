@@ -93,10 +93,11 @@ func atoiT(t *testing.T, s string) int {
 	return n
 }
 
-// publicRoot makes a project root any user can read, with a nio.conf.
-func publicRoot(t *testing.T, conf string) string {
+// publicDir makes a directory any user can enter, removed when the test
+// ends (t.TempDir's parent is private to root).
+func publicDir(t *testing.T, prefix string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "niod-e2e-privs-")
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +105,13 @@ func publicRoot(t *testing.T, conf string) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// publicRoot makes a project root any user can read, with a nio.conf.
+func publicRoot(t *testing.T, conf string) string {
+	t.Helper()
+	dir := publicDir(t, "niod-e2e-privs-")
 	if err := writeFile(filepath.Join(dir, "nio.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -294,6 +294,17 @@ func (n *niodProc) awaitExit() {
 	close(n.done)
 }
 
+// startQuiet starts niod on a new root with the reference runtime without
+// workers and waits for it: the start of the reload tests.
+func startQuiet(t *testing.T) (n *niodProc, root string, c conf, first int) {
+	t.Helper()
+	root = t.TempDir()
+	c = conf{test: "workers = 0"}
+	writeConf(t, root, c)
+	n = startNiod(t, startOpts{root: root})
+	return n, root, c, n.waitRuntime(1)
+}
+
 // exited reports whether niod has ended.
 func (n *niodProc) exited() bool {
 	select {

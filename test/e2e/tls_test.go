@@ -158,11 +158,7 @@ func TestTLSBadFiles(t *testing.T) {
 // checks of a start (TLS files) and the handoff they ask for.
 func TestReloadChecksWhatStartChecks(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	c := conf{test: "workers = 0"}
-	writeConf(t, root, c)
-	n := startNiod(t, startOpts{root: root})
-	first := n.waitRuntime(1)
+	n, root, c, first := startQuiet(t)
 
 	// A world-readable key: start would refuse it, so the reload does.
 	now := time.Now()

@@ -3,10 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -74,43 +71,19 @@ func certCmd(inv *invocation, args []string) int {
 		return certUsage(inv, "unexpected argument %q", fs.Arg(0))
 	}
 	env := config.EnvironMap(inv.environ)
-	if root == "" {
-		root = env["NIOD_ROOT"]
-	}
+	root = projectRoot(root, inv.environ)
 	if userFlag == "" {
 		userFlag = env["NIOD_USER"]
 	}
 
 	// Paths.
-	root, err := filepath.Abs(orDot(root))
+	project, err := certs.OpenProject(root)
 	if err != nil {
-		return certFail(inv, exitcode.Config, "%s: %v", root, err)
+		return certError(inv, err)
 	}
-	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return certFail(inv, exitcode.Config, "%s: the project root is not a directory (give -r)", root)
-	}
-	underRoot := func(p string) string {
-		if filepath.IsAbs(p) {
-			return filepath.Clean(p)
-		}
-		return filepath.Join(root, p)
-	}
-	show := func(p string) string {
-		if rel, err := filepath.Rel(root, p); err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return rel
-		}
-		return p
-	}
-	if out == "" {
-		out = filepath.Join("etc", "ssl")
-	}
-	out = underRoot(out)
-	if caDir == "" {
-		if caDir, err = certs.DefaultCADir(func(k string) string { return env[k] }); err != nil {
-			return certUsage(inv, "%v", err)
-		}
-	} else if caDir, err = filepath.Abs(caDir); err != nil {
-		return certUsage(inv, "--ca-dir: %v", err)
+	out = project.OutDir(out)
+	if caDir, err = certs.CADir(caDir, func(k string) string { return env[k] }); err != nil {
+		return certUsage(inv, "%v", err)
 	}
 
 	// Certificate.
@@ -118,60 +91,38 @@ func certCmd(inv *invocation, args []string) int {
 	if err != nil {
 		return certUsage(inv, "--key-type: %v", err)
 	}
-	if days < 1 || days > certs.MaxDays {
-		return certUsage(inv, "--days must be between 1 and %d, not %d", certs.MaxDays, days)
+	if err := certs.CheckDays(days); err != nil {
+		return certUsage(inv, "--%v", err)
 	}
-	if len(hosts) == 0 {
-		hosts = certs.DefaultHosts()
-	}
-	var names []string
-	for _, h := range hosts {
-		name, err := certs.CheckHost(h)
-		if err != nil {
-			return certUsage(inv, "--host: %v", err)
-		}
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
+	names, err := certs.Hosts(hosts)
+	if err != nil {
+		return certUsage(inv, "--host: %v", err)
 	}
 
 	// Owner.
 	var owner *certs.Owner
 	var user *privs.User
 	if userFlag != "" {
-		if user, err = privs.Lookup(userFlag, ""); err != nil {
+		if user, err = privs.SystemAccounts().Lookup(userFlag, ""); err != nil {
 			return certFail(inv, exitcode.Config, "%v", err)
 		}
-		switch euid := os.Geteuid(); {
-		case euid == 0:
-			owner = &certs.Owner{UID: user.UID, GID: user.GID}
-		case euid != user.UID:
-			return certFail(inv, exitcode.NoPerm, "only root can give the files to user %s (run niod cert as root or as that user)", user)
+		if owner, err = certs.OwnerFor(user.String(), user.UID, user.GID, os.Geteuid()); err != nil {
+			return certError(inv, err)
 		}
 	}
 
 	// The settings file is checked before anything is made.
-	settings := []certs.Setting{
-		{Key: "SSL_CERTIFICATE", Value: show(filepath.Join(out, certs.CertFile))},
-		{Key: "SSL_PRIVATE_KEY", Value: show(filepath.Join(out, certs.KeyFile))},
-		{Key: "SSL_CERTIFICATE_CHAIN", Value: show(filepath.Join(out, certs.ChainFile))},
-	}
-	var sf *certs.SettingsFile
+	settings := project.Settings(out)
+	var sf *config.SettingsFile
 	if settingsFile != "" {
-		if sf, err = certs.ReadSettings(underRoot(settingsFile), settingsFile); err != nil {
-			return certError(inv, err)
-		}
-		if err := sf.CheckSecrets(settings); err != nil {
-			return certError(inv, err)
-		}
-		if _, err := certs.EditSettings(sf.Name, sf.Data, settings); err != nil {
+		if sf, err = project.ReadSettings(settingsFile, settings); err != nil {
 			return certError(inv, err)
 		}
 	}
 
 	res, err := certs.Issue(certs.Request{
 		CADir: caDir, OutDir: out, Hosts: names, Days: days, KeyType: kt,
-		Force: force, Owner: owner, Show: show,
+		Force: force, Owner: owner, Show: project.Show,
 	})
 	if err != nil {
 		return certError(inv, err)
@@ -185,7 +136,7 @@ func certCmd(inv *invocation, args []string) int {
 		}
 	}
 	if sf != nil {
-		if err := sf.Update(settings); err != nil {
+		if err := certs.UpdateSettings(sf, settings); err != nil {
 			return certError(inv, err)
 		}
 	}
@@ -196,12 +147,12 @@ func certCmd(inv *invocation, args []string) int {
 	} else {
 		fmt.Fprintf(w, "using the local CA in %s (%s, until %s)\n", res.CADir, res.CAKeyType, day(res.CANotAfter))
 	}
-	chain := "wrote " + show(res.Chain) + ", the CA certificate"
+	chain := "wrote " + project.Show(res.Chain) + ", the CA certificate"
 	if res.ChainKept {
-		chain = show(res.Chain) + " is the CA certificate already"
+		chain = project.Show(res.Chain) + " is the CA certificate already"
 	}
 	fmt.Fprintf(w, "wrote %s and %s for %s (%s, until %s); %s\n",
-		show(res.Cert), show(res.Key), strings.Join(res.Hosts, ", "), kt, day(res.NotAfter), chain)
+		project.Show(res.Cert), project.Show(res.Key), strings.Join(res.Hosts, ", "), kt, day(res.NotAfter), chain)
 	if sf != nil {
 		verb := "updated"
 		if !sf.Exists {
@@ -216,18 +167,11 @@ func certCmd(inv *invocation, args []string) int {
 		where = "a settings file only its owner can read, such as secrets.conf (niod counts " + settings[1].Key + " as a secret)"
 	}
 	fmt.Fprintf(w, "The runtime serves HTTPS with these lines in %s:\n\n", where)
-	fmt.Fprintf(w, "[%s]\n", certs.Section)
+	fmt.Fprintf(w, "[%s]\n", config.UserDefined)
 	for _, s := range settings {
 		fmt.Fprintf(w, "%s = %s\n", s.Key, s.Value)
 	}
-	host := "localhost"
-	if !slices.Contains(res.Hosts, host) {
-		host = res.Hosts[0]
-		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-			host = "[" + host + "]"
-		}
-	}
-	fmt.Fprintf(w, "\nClients trust it with ca.crt:\n\n  curl --cacert %s https://%s:PORT/nio\n", res.Chain, host)
+	fmt.Fprintf(w, "\nClients trust it with ca.crt:\n\n  curl --cacert %s https://%s:PORT/nio\n", res.Chain, certs.ClientHost(res.Hosts))
 	return exitcode.OK
 }
 
@@ -256,13 +200,6 @@ func certFail(inv *invocation, code int, format string, args ...any) int {
 func certUsage(inv *invocation, format string, args ...any) int {
 	fmt.Fprintf(inv.stderr, "niod cert: "+format+" (see niod cert --help)\n", args...)
 	return exitcode.Usage
-}
-
-func orDot(s string) string {
-	if s == "" {
-		return "."
-	}
-	return s
 }
 
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

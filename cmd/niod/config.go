@@ -6,8 +6,8 @@ import (
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
-	"niod/internal/handoff"
 	"niod/internal/plan"
+	"niod/internal/rundir"
 )
 
 // configCmd prints the merged, resolved settings.
@@ -33,16 +33,11 @@ func configCmd(inv *invocation, args []string) int {
 
 // checkCmd validates the settings and starts nothing.
 func checkCmd(inv *invocation, args []string) int {
-	c := commandNamed("check")
-	sf := newFlagSet(c, inv)
-	if code, done := sf.parse(c, inv, args); done {
+	sf, command, code, done := parseWithCommand(inv, "check", args)
+	if done {
 		return code
 	}
-	command, code := commandAfterDash(inv, sf, "check")
-	if code != exitcode.OK {
-		return code
-	}
-	req := plan.Request{Settings: sf.request(inv), Command: command, HandoffDir: handoff.FileBase(os.Getenv)}
+	req := plan.Request{Settings: sf.request(inv), Command: command, HandoffDir: rundir.Base(os.Getenv)}
 	p, code := makePlan(inv, req)
 	if p == nil {
 		return code

@@ -100,14 +100,11 @@ func (sf *settingsFlags) request(inv *invocation) config.Request {
 	// As root, niod takes none of its own options from a file another
 	// user could have written: the runtime's user must not be able to
 	// decide what niod does as root.
-	req := config.Request{Root: sf.root, Files: sf.settings, Environ: inv.environ, Flags: sf.flagSources(),
+	req := config.Request{Root: projectRoot(sf.root, inv.environ), Files: sf.settings, Environ: inv.environ, Flags: sf.flagSources(),
 		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0}
 	for _, kv := range inv.environ {
 		name, value, _ := strings.Cut(kv, "=")
-		switch {
-		case name == "NIOD_ROOT" && req.Root == "":
-			req.Root = value
-		case name == "NIOD_SETTINGS" && len(req.Files) == 0:
+		if name == "NIOD_SETTINGS" && len(req.Files) == 0 {
 			for _, f := range strings.Split(value, ",") {
 				if f = strings.TrimSpace(f); f != "" {
 					req.Files = append(req.Files, f)
@@ -116,6 +113,20 @@ func (sf *settingsFlags) request(inv *invocation) config.Request {
 		}
 	}
 	return req
+}
+
+// projectRoot is the project root a command is given: the -r flag, else
+// the first NIOD_ROOT of environ that is not empty; "" for neither.
+func projectRoot(flag string, environ []string) string {
+	if flag != "" {
+		return flag
+	}
+	for _, kv := range environ {
+		if value, ok := strings.CutPrefix(kv, "NIOD_ROOT="); ok && value != "" {
+			return value
+		}
+	}
+	return ""
 }
 
 // load reads the settings and prints every problem, one per line; it

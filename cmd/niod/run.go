@@ -27,17 +27,12 @@ func runCmd(inv *invocation, args []string) int {
 	// From here on no signal is lost, and a vanished log reader cannot
 	// kill niod with SIGPIPE.
 	sigs := supervisor.CatchSignals()
-	c := commandNamed("run")
-	sf := newFlagSet(c, inv)
-	if code, done := sf.parse(c, inv, args); done {
+	sf, command, code, done := parseWithCommand(inv, "run", args)
+	if done {
 		return code
 	}
-	command, code := commandAfterDash(inv, sf, "run")
-	if code != exitcode.OK {
-		return code
-	}
-	handoffDir := handoff.FileBase(os.Getenv)
-	req := plan.Request{Settings: sf.request(inv), Command: command, NeedCommand: true, HandoffDir: handoffDir}
+	rundirBase := rundir.Base(os.Getenv)
+	req := plan.Request{Settings: sf.request(inv), Command: command, NeedCommand: true, HandoffDir: rundirBase}
 	p, fail := makePlan(inv, req)
 	if fail != exitcode.OK {
 		return fail
@@ -73,12 +68,12 @@ func runCmd(inv *invocation, args []string) int {
 
 	// A niod that was SIGKILLed left its handoff (secrets included) and
 	// notify directory behind: remove those of this user whose niod is gone.
-	if removed, err := rundir.Sweep(handoffDir, os.Geteuid()); err != nil {
+	if removed, err := rundir.Sweep(rundirBase, os.Geteuid()); err != nil {
 		log.Warn("cannot remove what an earlier niod left", logging.Err(err))
 	} else if len(removed) > 0 {
 		log.Info("removed what an earlier niod left", logging.Strings("paths", removed))
 	}
-	sock, err := notifysock.Listen(handoffDir)
+	sock, err := notifysock.Listen(rundirBase)
 	if err != nil {
 		if p.Spec.Options.Ready == spec.ReadyNotify {
 			log.Error("ready = notify, but niod's notify socket for the runtime cannot be made", logging.Err(err))
@@ -99,7 +94,7 @@ func runCmd(inv *invocation, args []string) int {
 	req.Reload = true
 	mk := func(s *spec.Spec) (*handoff.Handoff, error) {
 		if s.Handoff == spec.HandoffFile {
-			return handoff.NewFile(s.Payload, handoffDir, func(msg string) { log.Warn(msg) })
+			return handoff.NewFile(s.Payload, rundirBase, func(msg string) { log.Warn(msg) })
 		}
 		return handoff.NewMemfd(s.Payload)
 	}
@@ -130,6 +125,18 @@ func runCmd(inv *invocation, args []string) int {
 		cfg.NotifySocket = sock
 	}
 	return supervisor.Run(cfg)
+}
+
+// parseWithCommand parses the flags of run or check and the runtime's
+// command after --; done says the command must end now with code.
+func parseWithCommand(inv *invocation, name string, args []string) (*settingsFlags, []string, int, bool) {
+	c := commandNamed(name)
+	sf := newFlagSet(c, inv)
+	if code, done := sf.parse(c, inv, args); done {
+		return nil, nil, code, true
+	}
+	command, code := commandAfterDash(inv, sf, name)
+	return sf, command, code, code != exitcode.OK
 }
 
 // commandAfterDash returns the runtime's command given after --.

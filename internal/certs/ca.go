@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"niod/internal/securefile"
@@ -25,6 +24,19 @@ type authority struct {
 	cert *x509.Certificate
 	pem  []byte // ca.crt as it is on disk
 	key  crypto.Signer
+}
+
+// CADir is the directory of the CA for a --ca-dir value: DefaultCADir when
+// it is "", else the value made absolute (under the current directory).
+func CADir(dir string, getenv func(string) string) (string, error) {
+	if dir == "" {
+		return DefaultCADir(getenv)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("--ca-dir: %v", err)
+	}
+	return abs, nil
 }
 
 // DefaultCADir is where the CA lives without --ca-dir: niod/ca in the
@@ -120,41 +132,21 @@ func readError(path string, err error) error {
 	return fileError(path, "read", err)
 }
 
-// parseKey reads an unencrypted PEM private key: PKCS #8, or the older
-// "EC PRIVATE KEY" and "RSA PRIVATE KEY" forms of a CA made with openssl.
+// parseKey reads an unencrypted PEM private key that can sign
+// (tlscheck.ParsePrivateKey).
 func parseKey(text string) (crypto.Signer, error) {
-	rest := []byte(text)
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil, errors.New("no PEM private key in it")
-		}
-		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			continue
-		}
-		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-			return nil, errors.New("the key is encrypted (niod needs it unencrypted; openssl pkey -in ca.key -out ca.key.new decrypts it)")
-		}
-		var key any
-		var err error
-		switch block.Type {
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		default:
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		}
-		if err != nil {
-			return nil, err
-		}
-		signer, ok := key.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("a %T cannot sign", key)
-		}
-		return signer, nil
+	key, err := tlscheck.ParsePrivateKey([]byte(text))
+	if errors.Is(err, tlscheck.ErrEncryptedKey) {
+		return nil, errors.New("the key is encrypted (niod needs it unencrypted; openssl pkey -in ca.key -out ca.key.new decrypts it)")
 	}
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("a %T cannot sign", key)
+	}
+	return signer, nil
 }
 
 // createCA makes a new CA in dir, which must not hold one.
@@ -163,30 +155,18 @@ func createCA(dir string, kt KeyType, now time.Time) (*authority, error) {
 	if err != nil {
 		return nil, errorf(Internal, err, "cannot make a %s key: %v", kt, err)
 	}
-	serial, err := randomSerial()
+	tmpl, err := newTemplate(key, now)
 	if err != nil {
 		return nil, err
 	}
-	skid, err := keyID(key.Public())
-	if err != nil {
-		return nil, err
+	tmpl.Subject = pkix.Name{
+		Organization:       []string{"niod local CA"},
+		OrganizationalUnit: []string{limit64(whoAmI())},
+		CommonName:         limit64("niod local CA " + whoAmI()),
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{
-			Organization:       []string{"niod local CA"},
-			OrganizationalUnit: []string{limit64(whoAmI())},
-			CommonName:         limit64("niod local CA " + whoAmI()),
-		},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.AddDate(caYears, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLen:            0,
-		MaxPathLenZero:        true,
-		SubjectKeyId:          skid,
-	}
+	tmpl.NotAfter = now.AddDate(caYears, 0, 0)
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.IsCA, tmpl.MaxPathLen, tmpl.MaxPathLenZero = true, 0, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, errorf(Internal, err, "cannot make the CA certificate: %v", err)

@@ -1,6 +1,5 @@
-// Package certs makes a local certificate authority and the instance
-// certificates it signs, writes them without ever exposing a key or
-// replacing a file by accident, and points a settings file at them.
+// Package certs issues the runtime's TLS certificate, signed by a local
+// certificate authority it makes the first time (niod cert).
 package certs
 
 import (
@@ -193,11 +192,11 @@ func Issue(req Request) (*Result, error) {
 	if show == nil {
 		show = func(p string) string { return p }
 	}
-	switch {
-	case len(req.Hosts) == 0:
+	if len(req.Hosts) == 0 {
 		return nil, errorf(Invalid, nil, "no host to make the certificate for (give --host)")
-	case req.Days < 1 || req.Days > MaxDays:
-		return nil, errorf(Invalid, nil, "days must be between 1 and %d, not %d", MaxDays, req.Days)
+	}
+	if err := CheckDays(req.Days); err != nil {
+		return nil, errorf(Invalid, err, "%v", err)
 	}
 	dns, ips, err := splitHosts(req.Hosts)
 	if err != nil {
@@ -341,6 +340,32 @@ func Issue(req Request) (*Result, error) {
 
 // signLeaf makes the instance certificate for key, signed by ca.
 func signLeaf(ca *authority, key crypto.Signer, cn string, dns []string, ips []net.IP, now, notAfter time.Time) ([]byte, error) {
+	tmpl, err := newTemplate(key, now)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	if _, ok := key.(*rsa.PrivateKey); ok {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
+	if len(cn) > 64 { // the longest common name X.509 allows
+		cn = "niod instance"
+	}
+	tmpl.Subject = pkix.Name{CommonName: cn}
+	tmpl.NotAfter = notAfter
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	tmpl.DNSNames, tmpl.IPAddresses = dns, ips
+	tmpl.AuthorityKeyId = ca.cert.SubjectKeyId
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		return nil, errorf(Internal, err, "cannot sign the certificate with the CA in %s: %v", ca.dir, err)
+	}
+	return der, nil
+}
+
+// newTemplate starts the certificate of key, issued at now: a random
+// serial number, the key's identifier, valid from a little before now.
+func newTemplate(key crypto.Signer, now time.Time) (*x509.Certificate, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
@@ -349,31 +374,12 @@ func signLeaf(ca *authority, key crypto.Signer, cn string, dns []string, ips []n
 	if err != nil {
 		return nil, err
 	}
-	usage := x509.KeyUsageDigitalSignature
-	if _, ok := key.(*rsa.PrivateKey); ok {
-		usage |= x509.KeyUsageKeyEncipherment
-	}
-	if len(cn) > 64 { // the longest common name X.509 allows
-		cn = "niod instance"
-	}
-	tmpl := &x509.Certificate{
+	return &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              notAfter,
-		KeyUsage:              usage,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              dns,
-		IPAddresses:           ips,
 		SubjectKeyId:          skid,
-		AuthorityKeyId:        ca.cert.SubjectKeyId,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		return nil, errorf(Internal, err, "cannot sign the certificate with the CA in %s: %v", ca.dir, err)
-	}
-	return der, nil
+		NotBefore:             now.Add(-backdate),
+		BasicConstraintsValid: true,
+	}, nil
 }
 
 // randomSerial returns a random positive serial number of at most 128 bits.
@@ -427,74 +433,4 @@ func describeKey(pub crypto.PublicKey) string {
 		return fmt.Sprintf("rsa-%d", k.N.BitLen())
 	}
 	return fmt.Sprintf("%T", pub)
-}
-
-// DefaultHosts are the names a certificate gets without --host: this
-// machine's host name, then localhost and the loopback addresses.
-func DefaultHosts() []string {
-	var hosts []string
-	if name, err := os.Hostname(); err == nil {
-		if h, err := CheckHost(name); err == nil {
-			hosts = append(hosts, h)
-		}
-	}
-	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
-		if len(hosts) == 0 || hosts[0] != h {
-			hosts = append(hosts, h)
-		}
-	}
-	return hosts
-}
-
-// CheckHost checks a --host value and returns it in canonical form: an IP
-// address as Go prints it (brackets around IPv6 allowed on input), a DNS
-// name in lower case without a final dot. "*.example.com" is allowed.
-func CheckHost(h string) (string, error) {
-	in := h
-	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		h = h[1 : len(h)-1]
-	}
-	if ip := net.ParseIP(h); ip != nil {
-		return ip.String(), nil
-	}
-	if h != in {
-		return "", fmt.Errorf("host %q: not an IP address", in)
-	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
-	if h == "" {
-		return "", fmt.Errorf("host %q: empty (give a DNS name or an IP address)", in)
-	}
-	if len(h) > 253 {
-		return "", fmt.Errorf("host %q: longer than 253 characters", in)
-	}
-	for i, label := range strings.Split(h, ".") {
-		if label == "*" && i == 0 && strings.Contains(h, ".") {
-			continue
-		}
-		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
-			return "", fmt.Errorf("host %q: not a DNS name or an IP address", in)
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-				return "", fmt.Errorf("host %q: not a DNS name or an IP address (%q is not allowed)", in, r)
-			}
-		}
-	}
-	return h, nil
-}
-
-// splitHosts sorts canonical hosts into DNS names and IP addresses.
-func splitHosts(hosts []string) (dns []string, ips []net.IP, err error) {
-	for _, h := range hosts {
-		c, err := CheckHost(h)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ip := net.ParseIP(c); ip != nil {
-			ips = append(ips, ip)
-		} else {
-			dns = append(dns, c)
-		}
-	}
-	return dns, ips, nil
 }

@@ -120,10 +120,7 @@ func Load(req Request) (*Loaded, Problems) {
 
 // read reads one settings file into l.Settings; nil when it cannot be read.
 func (l *Loaded) read(name, credsDir string, ps *collector) *fileRead {
-	path := name
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(l.Root, name)
-	}
+	path := RootPath(l.Root, name)
 	f, err := securefile.ReadFile(path, MaxFileSize)
 	if err != nil {
 		var se *securefile.Error
@@ -195,27 +192,16 @@ func (l *Loaded) checkWriters(files []*fileRead, ps *collector) {
 // unsafeRef finds a [user_defined] value that v takes text from, directly
 // or through others, set in an unsafe file.
 func (l *Loaded) unsafeRef(v *Value, unsafe map[uint32]unsafeFile) (*Value, unsafeFile) {
-	seen := map[*Value]bool{v: true}
-	work := []*Value{v}
-	for len(work) > 0 {
-		w := work[len(work)-1]
-		work = work[:len(work)-1]
-		for _, r := range w.Refs {
-			if r.Source != FromUserDefined {
-				continue
-			}
-			u := l.Settings.Lookup(UserDefined, r.Name)
-			if u == nil || seen[u] {
-				continue
-			}
-			if why, ok := unsafe[u.gen]; ok {
-				return u, why
-			}
-			seen[u] = true
-			work = append(work, u)
+	var found *Value
+	var why unsafeFile
+	l.Settings.reachUserDefined([]*Value{v}, func(u *Value) (descend, stop bool) {
+		why, stop = unsafe[u.gen]
+		if stop {
+			found = u
 		}
-	}
-	return nil, unsafeFile{}
+		return !stop, stop
+	})
+	return found, why
 }
 
 // strictUID is the one user besides root trusted in strict mode: root
@@ -241,8 +227,7 @@ func isCredential(path, credsDir string, mode os.FileMode) bool {
 	if credsDir == "" || (mode != 0o400 && mode != 0o440) {
 		return false
 	}
-	rel, err := filepath.Rel(filepath.Clean(credsDir), filepath.Clean(path))
-	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+	return Inside(credsDir, path)
 }
 
 // check validates options against each other.

@@ -31,33 +31,27 @@ func (s *Settings) Read(name string, data []byte) Problems {
 	return c.result()
 }
 
-// Span is where a section header or a key sits in one file: its line and,
+// span is where a section header or a key sits in one file: its line and,
 // for a key, the last line that continues its value. Lines count from 1.
-type Span struct {
+type span struct {
 	Section string
 	Key     string // "" for the section's header
 	Line    int
 	End     int
 }
 
-// Layout parses one file as Parse does and also returns its section
-// headers and keys in file order, with their lines: what a tool needs to
-// change one value and leave every other byte of the file alone.
-func Layout(name string, data []byte) (*Settings, []Span, Problems) {
+// layout parses one file as Parse does and also returns its section
+// headers and keys in file order, with their lines: what EditSettings needs
+// to change one value and leave every other byte of the file alone.
+func layout(name string, data []byte) (*Settings, []span, Problems) {
 	s := New()
 	s.reads++
-	var spans []Span
+	var spans []span
 	c := &collector{at: Origin{File: name}}
 	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, spans: &spans, problems: c}
 	p.run(string(data))
 	return s, spans, c.result()
 }
-
-// IsSpace is Python's str.isspace() for one character.
-func IsSpace(r rune) bool { return isPySpace(r) }
-
-// Strip is Python's str.strip() with no arguments.
-func Strip(s string) string { return pyStrip(s) }
 
 // read is Read that adds the problems to c and returns the values the file
 // set.
@@ -88,7 +82,7 @@ type parser struct {
 	gen      uint32
 	sections map[string]int
 	touched  []*Value // values set by this file
-	spans    *[]Span  // where headers and keys are, for Layout only
+	spans    *[]span  // where headers and keys are, for layout only
 	slab     []Value  // values are allocated in blocks: far fewer allocations
 }
 
@@ -219,7 +213,7 @@ func (p *parser) line(n int, line string) {
 	}
 	p.endValue()
 	if p.spans != nil {
-		*p.spans = append(*p.spans, Span{Section: p.curName, Key: key, Line: n, End: n})
+		*p.spans = append(*p.spans, span{Section: p.curName, Key: key, Line: n, End: n})
 	}
 	v := p.newValue()
 	*v = Value{Key: key, Origin: p.at(n), Raw: val, gen: p.gen}
@@ -236,7 +230,7 @@ func (p *parser) line(n int, line string) {
 func (p *parser) header(n int, name string) {
 	p.endValue()
 	if p.spans != nil {
-		*p.spans = append(*p.spans, Span{Section: name, Line: n, End: n})
+		*p.spans = append(*p.spans, span{Section: name, Line: n, End: n})
 	}
 	p.curName = name
 	p.orphaned = false

@@ -387,30 +387,54 @@ func short(s string) string {
 	return strconv.Quote(truncate(s, n))
 }
 
-// markSecrets lets secretness flow through references once every value is
-// resolved: from a wholly secret value to the [user_defined] values it
-// refers to, then from every secret value to the values that refer to it.
-func (r *resolver) markSecrets() {
-	var work []*Value
-	r.s.All(func(_ *Section, v *Value) {
-		if secretSource(v) {
-			v.whole, v.Secret = true, true
-			work = append(work, v)
-		}
-	})
+// reachUserDefined visits, once each, the [user_defined] values that the
+// values of from refer to, directly or through others (iteratively: a
+// chain may be long). visit says whether to go on below u, and whether to
+// stop altogether.
+func (s *Settings) reachUserDefined(from []*Value, visit func(u *Value) (descend, stop bool)) {
+	seen := make(map[*Value]bool, len(from))
+	for _, v := range from {
+		seen[v] = true
+	}
+	work := append([]*Value(nil), from...)
 	for len(work) > 0 {
-		v := work[len(work)-1]
+		w := work[len(work)-1]
 		work = work[:len(work)-1]
-		for _, ref := range v.Refs {
-			if ref.Source != FromUserDefined {
+		for _, r := range w.Refs {
+			if r.Source != FromUserDefined {
 				continue
 			}
-			if u := r.s.Lookup(UserDefined, ref.Name); u != nil && !u.whole {
-				u.whole, u.Secret = true, true
+			u := s.Lookup(UserDefined, r.Name)
+			if u == nil || seen[u] {
+				continue
+			}
+			seen[u] = true
+			descend, stop := visit(u)
+			if stop {
+				return
+			}
+			if descend {
 				work = append(work, u)
 			}
 		}
 	}
+}
+
+// markSecrets lets secretness flow through references once every value is
+// resolved: from a wholly secret value to the [user_defined] values it
+// refers to, then from every secret value to the values that refer to it.
+func (r *resolver) markSecrets() {
+	var sources []*Value
+	r.s.All(func(_ *Section, v *Value) {
+		if secretSource(v) {
+			v.whole, v.Secret = true, true
+			sources = append(sources, v)
+		}
+	})
+	r.s.reachUserDefined(sources, func(u *Value) (descend, stop bool) {
+		u.whole, u.Secret = true, true
+		return true, false
+	})
 	// Each value finished after the values it refers to: one pass
 	// carries secretness to every value that holds a secret's text.
 	for _, v := range r.order {

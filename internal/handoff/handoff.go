@@ -1,114 +1,18 @@
-// Package handoff gives the runtime its merged, resolved settings without
-// them touching persistent disk: a sealed memfd inherited as a file
-// descriptor by default, or a 0600 file in a private 0700 directory on a
-// memory file system. It also builds the runtime's environment, moving the
-// variables that carried secrets into the settings instead.
+// Package handoff carries the runtime's settings payload to it without the
+// payload touching persistent disk: a sealed memfd inherited as a file
+// descriptor, or a 0600 file in a private 0700 directory.
 package handoff
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"niod/internal/config"
 	"niod/internal/rundir"
 )
-
-// Payload renders what the runtime reads: every section but [niod], secrets
-// revealed, and the environment variables that filled secrets through [[ ]]
-// added to [user_defined] (unless it defines them already) so the runtime's
-// own resolution still finds them once they are gone from its environment.
-// It returns the payload and the names of the variables moved.
-func Payload(s *config.Settings, environ []string) ([]byte, []string) {
-	env := config.EnvironMap(environ)
-	moved := map[string]bool{}
-	seen := map[*config.Value]bool{}
-	// A variable is moved when it fed a secret value, directly or through
-	// [user_defined] values, or when its own name marks it secret.
-	var walk func(v *config.Value, secret bool)
-	walk = func(v *config.Value, secret bool) {
-		if seen[v] {
-			return
-		}
-		seen[v] = true
-		for _, r := range v.Refs {
-			switch {
-			case r.Source == config.FromEnvironment && (secret || r.Secret):
-				moved[r.Name] = true
-			case r.Source == config.FromUserDefined && secret:
-				if u := s.Lookup(config.UserDefined, r.Name); u != nil {
-					walk(u, true)
-				}
-			}
-		}
-	}
-	s.All(func(_ *config.Section, v *config.Value) {
-		if v.Secret {
-			walk(v, true)
-		}
-	})
-	s.All(func(_ *config.Section, v *config.Value) {
-		if !seen[v] {
-			walk(v, false)
-		}
-	})
-	out := s.Clone()
-	out.Remove(config.NiodSection)
-	names := make([]string, 0, len(moved))
-	for name := range moved {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if out.Lookup(config.UserDefined, name) == nil {
-			out.Set(config.UserDefined, name, env[name], true, config.Origin{File: "environment"})
-		}
-	}
-	var b bytes.Buffer
-	out.Render(&b, config.RenderOptions{Reveal: true})
-	return b.Bytes(), names
-}
-
-// Environment builds the runtime's environment from niod's: without the
-// variables that belong to niod's own service manager (NOTIFY_SOCKET,
-// WATCHDOG_*, LISTEN_*), niod's own NIOD_* options and the secret variables
-// in drop; then set is applied (an empty value removes the variable).
-func Environment(environ []string, drop []string, set map[string]string) []string {
-	dropped := map[string]bool{}
-	for _, d := range drop {
-		dropped[d] = true
-	}
-	var out []string
-	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case dropped[k], k == "NOTIFY_SOCKET", k == "WATCHDOG_USEC", k == "WATCHDOG_PID",
-			strings.HasPrefix(k, "LISTEN_"), strings.HasPrefix(k, config.EnvPrefix):
-			continue
-		}
-		if _, ok := set[k]; ok {
-			continue
-		}
-		out = append(out, kv)
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if set[k] != "" {
-			out = append(out, k+"="+set[k])
-		}
-	}
-	return out
-}
 
 // A Handoff is the settings made available to one start of the runtime.
 type Handoff struct {
@@ -193,20 +97,6 @@ func (h *Handoff) Close() error {
 		return os.RemoveAll(h.dir)
 	}
 	return nil
-}
-
-// FileBase picks the directory for a file handoff: $RUNTIME_DIRECTORY,
-// else $XDG_RUNTIME_DIR, else the system's temporary directory.
-func FileBase(getenv func(string) string) string {
-	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
-		// systemd may give several, separated by colons.
-		d, _, _ = strings.Cut(d, ":")
-		return d
-	}
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return d
-	}
-	return os.TempDir()
 }
 
 func onMemoryFS(dir string) bool {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"niod/internal/config"
-	"niod/internal/handoff"
 	"niod/internal/health"
 	"niod/internal/spec"
 )
@@ -53,12 +52,12 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 		}
 		return nil, config.Problems{{Origin: o.Origins["command"], Msg: msg}}
 	}
-	payload, moved := handoff.Payload(l.Settings, environ)
+	payload, moved := renderPayload(l.Settings, environ)
 	return &spec.Spec{
 		Path:    exe,
 		Args:    args,
 		Dir:     l.Root,
-		Env:     handoff.Environment(environ, moved, set),
+		Env:     runtimeEnviron(environ, moved, set),
 		Payload: payload,
 	}, nil
 }
@@ -98,21 +97,12 @@ func restValue(l *config.Loaded, key string) (string, config.Origin) {
 	return "", config.Origin{}
 }
 
-// rootPath makes a path from the settings absolute: relative ones are under
-// the project root.
-func rootPath(root, p string) string {
-	if p != "" && !filepath.IsAbs(p) {
-		return filepath.Join(root, p)
-	}
-	return p
-}
-
 // findVenv returns the runtime's virtual environment: [niod] venv (which
 // must exist), else $VIRTUAL_ENV when niod runs inside one, else venv,
 // .venv or env under the root; "" when there is none.
 func findVenv(root string, o *config.Options, env map[string]string) (string, *config.Problem) {
 	if o.Venv != "" {
-		v := rootPath(root, o.Venv)
+		v := config.RootPath(root, o.Venv)
 		if !isVenv(v) {
 			msg := "venv = " + o.Venv + ": " + v + "/bin/python does not exist (create it: python3 -m venv " + v + ")"
 			if o.IsSecret("venv") {
@@ -142,7 +132,7 @@ func isVenv(dir string) bool {
 // taken relative to the root.
 func lookPath(name, path, root string) (string, error) {
 	if strings.Contains(name, "/") {
-		name = rootPath(root, name)
+		name = config.RootPath(root, name)
 		if err := executable(name); err != nil {
 			return "", err
 		}
@@ -152,7 +142,7 @@ func lookPath(name, path, root string) (string, error) {
 		if dir == "" {
 			dir = "."
 		}
-		dir = rootPath(root, dir)
+		dir = config.RootPath(root, dir)
 		if executable(filepath.Join(dir, name)) == nil {
 			return filepath.Join(dir, name), nil
 		}

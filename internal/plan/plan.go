@@ -1,8 +1,5 @@
 // Package plan turns flags, environment and settings into everything niod
-// run needs: the runtime's spec (command, environment, settings payload,
-// supervisor options), the user to become, the TLS result and its
-// warnings, the health target and the handoff. The same call makes the plan
-// at start, at check and at every reload.
+// run needs, the same way at start, at check and at every reload.
 package plan
 
 import (
@@ -32,11 +29,14 @@ type Request struct {
 	// Reload says niod runs already (as the user it dropped to): who it
 	// may become is then the supervisor's to judge.
 	Reload bool
-	// HandoffDir is where a file handoff and the notify socket go.
+	// HandoffDir is the base of niod's private directories (see
+	// rundir.Base): where a file handoff and the notify socket go.
 	HandoffDir string
 }
 
-// Plan is everything niod run needs.
+// Plan is everything niod run needs: the runtime's spec (command,
+// environment, settings payload, supervisor options, handoff), the user to
+// become, the TLS result and the warnings to log.
 type Plan struct {
 	Loaded *config.Loaded
 	// User is the account to drop to; nil means staying as is.
@@ -71,7 +71,7 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 	p := &Plan{Loaded: l}
 	var code int
 	var msg string
-	p.User, code, msg = whoToBe(l.Options, os.Geteuid(), req.Reload)
+	p.User, code, msg = whoToBe(privs.SystemAccounts(), l.Options, os.Geteuid(), req.Reload)
 	if msg != "" {
 		return nil, &Failure{Code: code, Problems: []string{"niod: " + msg}}
 	}

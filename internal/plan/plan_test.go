@@ -98,16 +98,16 @@ func TestMakeNoCommandForCheck(t *testing.T) {
 
 func TestWhoToBe(t *testing.T) {
 	o := config.DefaultOptions()
-	if _, code, msg := whoToBe(o, 0, false); code != exitcode.NoPerm || !strings.Contains(msg, "--user nio") {
+	if _, code, msg := whoToBe(privs.SystemAccounts(), o, 0, false); code != exitcode.NoPerm || !strings.Contains(msg, "--user nio") {
 		t.Errorf("root without a user: %d %q", code, msg)
 	}
 	o.User = "0"
-	if _, code, msg := whoToBe(o, 1234, false); code != exitcode.NoPerm || !strings.Contains(msg, "cannot become") {
+	if _, code, msg := whoToBe(privs.SystemAccounts(), o, 1234, false); code != exitcode.NoPerm || !strings.Contains(msg, "cannot become") {
 		t.Errorf("uid 1234 becoming root: %d %q", code, msg)
 	}
 	// After the drop, a reload leaves judging another user to the
 	// supervisor, which refuses it with its reason.
-	if u, _, msg := whoToBe(o, 1234, true); msg != "" || u == nil || u.UID != 0 {
+	if u, _, msg := whoToBe(privs.SystemAccounts(), o, 1234, true); msg != "" || u == nil || u.UID != 0 {
 		t.Errorf("reload: %v %q", u, msg)
 	}
 }

@@ -69,5 +69,5 @@ func tlsFiles(l *config.Loaded) tlscheck.Files {
 	if health.IsWildcard(host) {
 		host = ""
 	}
-	return tlscheck.Files{Cert: rootPath(l.Root, cert), Key: rootPath(l.Root, key), Chain: rootPath(l.Root, chain), Host: host}
+	return tlscheck.Files{Cert: config.RootPath(l.Root, cert), Key: config.RootPath(l.Root, key), Chain: config.RootPath(l.Root, chain), Host: host}
 }

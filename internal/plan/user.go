@@ -18,18 +18,18 @@ const rootRefused = "refusing to run the runtime as root: give it a user to drop
 	"(--user nio, User=nio in the systemd unit, USER nio in a Dockerfile, or [niod] user = nio), " +
 	"or pass --allow-root to run as root anyway"
 
-// whoToBe resolves the user niod drops to; nil means staying as is. It
-// returns an exit code and a message when niod must not go on. At a reload
-// niod has dropped already: a different user is for the supervisor to
-// refuse with its reason.
-func whoToBe(o *config.Options, euid int, reload bool) (*privs.User, int, string) {
+// whoToBe resolves the user niod drops to in accounts; nil means staying as
+// is. It returns an exit code and a message when niod must not go on. At a
+// reload niod has dropped already: a different user is for the supervisor
+// to refuse with its reason.
+func whoToBe(accounts privs.Accounts, o *config.Options, euid int, reload bool) (*privs.User, int, string) {
 	if o.User == "" {
 		if euid == 0 && !o.AllowRoot {
 			return nil, exitcode.NoPerm, rootRefused
 		}
 		return nil, 0, ""
 	}
-	u, err := privs.Lookup(o.User, o.Group)
+	u, err := accounts.Lookup(o.User, o.Group)
 	if err != nil {
 		return nil, exitcode.Config, describeOrigin(o, "user") + err.Error()
 	}

@@ -92,7 +92,10 @@ func SwapOn() bool {
 	return len(strings.Split(strings.TrimSpace(string(data)), "\n")) > 1
 }
 
-// Become drops to u for good and proves it (see Drop and Prove).
+// Become drops to u for good and proves it (see Drop and Prove). The order
+// is gosu's: the caller resolves the user while /etc is readable and checks
+// what the user must reach (Lookup, CheckAccess); Become then drops groups,
+// gid and uid for every thread and verifies from /proc that nothing is left.
 func Become(u *User) error {
 	fromRoot := os.Geteuid() == 0
 	if err := Drop(u); err != nil {

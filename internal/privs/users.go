@@ -1,7 +1,6 @@
-// Package privs refuses to run as root, drops to the runtime's dedicated
-// user for good and proves it did. The order is gosu's: resolve the user
-// while /etc is readable, check what the user must reach, then drop groups,
-// gid and uid for every thread, and verify from /proc that nothing is left.
+// Package privs moves niod to the runtime's user for good: it resolves the
+// user, checks what the user can reach, drops every privilege and proves
+// the drop.
 package privs
 
 import (
@@ -23,19 +22,25 @@ type User struct {
 	Home   string
 }
 
-// Files where users and groups are looked up (no cgo, no NSS).
-var (
-	PasswdFile = "/etc/passwd"
-	GroupFile  = "/etc/group"
-)
+// Accounts are the files users and groups are looked up in (no cgo, no
+// NSS).
+type Accounts struct {
+	Passwd string // as /etc/passwd
+	Group  string // as /etc/group
+}
+
+// SystemAccounts are the system's own account files.
+func SystemAccounts() Accounts {
+	return Accounts{Passwd: "/etc/passwd", Group: "/etc/group"}
+}
 
 // Lookup resolves "USER", "USER:GROUP", "UID" or "UID:GID" (group may also
 // come separately). A name must exist; a number need not.
-func Lookup(user, group string) (*User, error) {
+func (a Accounts) Lookup(user, group string) (*User, error) {
 	if u, g, ok := strings.Cut(user, ":"); ok {
 		user, group = u, g
 	}
-	passwd, err := readDB(PasswdFile)
+	passwd, err := readDB(a.Passwd)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +54,11 @@ func Lookup(user, group string) (*User, error) {
 	if u.UID < 0 {
 		n, err := strconv.Atoi(user)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("user %q not found in %s (create it: useradd --system --no-create-home %s)", user, PasswdFile, user)
+			return nil, fmt.Errorf("user %q not found in %s (create it: useradd --system --no-create-home %s)", user, a.Passwd, user)
 		}
 		u.UID, u.GID = n, n
 	}
-	groups, err := readDB(GroupFile)
+	groups, err := readDB(a.Group)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +73,7 @@ func Lookup(user, group string) (*User, error) {
 		if gid < 0 {
 			n, err := strconv.Atoi(group)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("group %q not found in %s", group, GroupFile)
+				return nil, fmt.Errorf("group %q not found in %s", group, a.Group)
 			}
 			gid = n
 		}

@@ -10,20 +10,18 @@ import (
 	"time"
 )
 
-func fakeDB(t *testing.T) {
+func fakeDB(t *testing.T) Accounts {
 	t.Helper()
 	dir := t.TempDir()
 	passwd := "root:x:0:0:root:/root:/bin/bash\n# comment\nnio:x:998:997:nio runtime:/var/lib/nio:/usr/sbin/nologin\nbob:x:1000:1000::/home/bob:/bin/sh\n"
 	group := "root:x:0:\nnio:x:997:\ndialout:x:20:nio,bob\nvideo:x:44:bob\nplugdev:x:46:nio\n"
 	os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644)
 	os.WriteFile(filepath.Join(dir, "group"), []byte(group), 0o644)
-	oldP, oldG := PasswdFile, GroupFile
-	PasswdFile, GroupFile = filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
-	t.Cleanup(func() { PasswdFile, GroupFile = oldP, oldG })
+	return Accounts{Passwd: filepath.Join(dir, "passwd"), Group: filepath.Join(dir, "group")}
 }
 
 func TestLookup(t *testing.T) {
-	fakeDB(t)
+	accounts := fakeDB(t)
 	for _, c := range []struct {
 		user, group string
 		uid, gid    int
@@ -37,7 +35,7 @@ func TestLookup(t *testing.T) {
 		{"4000:4001", "", 4000, 4001, []int{4001}, "/"},
 		{"4000", "", 4000, 4000, []int{4000}, "/"},
 	} {
-		u, err := Lookup(c.user, c.group)
+		u, err := accounts.Lookup(c.user, c.group)
 		if err != nil {
 			t.Errorf("%s %s: %v", c.user, c.group, err)
 			continue
@@ -47,7 +45,7 @@ func TestLookup(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"nobody-here", "nio:nogroup", "-1"} {
-		if _, err := Lookup(bad, ""); err == nil || !strings.Contains(err.Error(), "not found") {
+		if _, err := accounts.Lookup(bad, ""); err == nil || !strings.Contains(err.Error(), "not found") {
 			t.Errorf("%s: err %v, want not found", bad, err)
 		}
 	}

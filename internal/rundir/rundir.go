@@ -1,7 +1,6 @@
-// Package rundir makes niod's private directories (the file handoff, the
-// notify socket) under a base directory, named after the niod that owns
-// them, and sweeps those whose niod is gone: a niod that was SIGKILLed
-// cannot remove its own, and a file handoff holds secrets.
+// Package rundir places niod's private directories (the file handoff, the
+// notify socket): their base directory, their names after the niod that
+// owns them, and the sweep of those whose niod is gone.
 package rundir
 
 import (
@@ -16,6 +15,21 @@ import (
 
 // prefix starts every name: niod-KIND-PID-STARTTIME-RANDOM.
 const prefix = "niod-"
+
+// Base picks the directory niod's private directories go under:
+// $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR, else the system's temporary
+// directory.
+func Base(getenv func(string) string) string {
+	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
+		// systemd may give several, separated by colons.
+		d, _, _ = strings.Cut(d, ":")
+		return d
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		return d
+	}
+	return os.TempDir()
+}
 
 // Make creates a new 0700 directory under base for kind (a word without
 // dashes), named with niod's pid and start time: the pid alone could be
@@ -70,8 +84,10 @@ func (o owner) alive() bool {
 }
 
 // Sweep removes the directories directly under base that Make made for a
-// niod that is gone: only directories (never a link), only those owned by
-// uid. It returns what it removed; an entry it cannot judge is left.
+// niod that is gone, since a niod that was SIGKILLed cannot remove its own
+// and a file handoff holds secrets: only directories (never a link), only
+// those owned by uid. It returns what it removed; an entry it cannot judge
+// is left.
 func Sweep(base string, uid int) ([]string, error) {
 	entries, err := os.ReadDir(base)
 	if errors.Is(err, os.ErrNotExist) {

@@ -9,6 +9,17 @@ import (
 	"testing"
 )
 
+func TestBase(t *testing.T) {
+	env := map[string]string{"RUNTIME_DIRECTORY": "/run/niod:/run/other", "XDG_RUNTIME_DIR": "/run/user/1"}
+	if got := Base(func(k string) string { return env[k] }); got != "/run/niod" {
+		t.Errorf("got %s", got)
+	}
+	delete(env, "RUNTIME_DIRECTORY")
+	if got := Base(func(k string) string { return env[k] }); got != "/run/user/1" {
+		t.Errorf("got %s", got)
+	}
+}
+
 func TestMakeNamesTheOwner(t *testing.T) {
 	base := t.TempDir()
 	dir, err := Make(base, "notify")

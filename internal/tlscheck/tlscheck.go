@@ -1,15 +1,12 @@
-// Package tlscheck validates the TLS files the runtime will serve its API
-// with, before it starts: so a wrong path, a key that belongs to another
-// certificate, an expired certificate or a world-readable key is one clear
-// line at start instead of a runtime that cannot serve. The files are read
-// as securefile reads settings (see ReadFile): a FIFO, a device or a huge
-// file is refused at once instead of hanging or exhausting niod.
+// Package tlscheck validates the certificate, key and chain the runtime
+// will serve its API with, before it starts.
 package tlscheck
 
 import (
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,8 +33,12 @@ type Finding struct {
 	Fatal   bool
 }
 
-// Check validates f at now. NotAfter is the certificate's end when it could
-// be read.
+// Check validates f at now, so that a wrong path, a key that belongs to
+// another certificate, an expired certificate or a world-readable key is
+// one clear line at start instead of a runtime that cannot serve. The files
+// are read as ReadFile reads them: a FIFO, a device or a huge file is
+// refused at once instead of hanging or exhausting niod. NotAfter is the
+// certificate's end when it could be read.
 func Check(f Files, now time.Time) (findings []Finding, notAfter time.Time) {
 	fatal := func(setting, format string, args ...any) {
 		findings = append(findings, Finding{Setting: setting, Msg: fmt.Sprintf(format, args...), Fatal: true})
@@ -161,20 +162,48 @@ func readKey(path string) (signer, error) {
 		}
 		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, f.Mode.Perm(), path)
 	}
-	data := []byte(f.Text)
+	key, err := ParsePrivateKey([]byte(f.Text))
+	switch {
+	case errors.Is(err, ErrNoPrivateKey):
+		return nil, fmt.Errorf("%s: no PEM private key in it", path)
+	case errors.Is(err, ErrEncryptedKey):
+		return nil, fmt.Errorf("%s: the key is encrypted; the runtime needs it unencrypted (and mode 600)", path)
+	case err != nil:
+		return nil, fmt.Errorf("%s: the private key does not parse: %v", path, err)
+	}
+	s, ok := key.(signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: unsupported key type %T", path, key)
+	}
+	return s, nil
+}
+
+// Errors of ParsePrivateKey.
+var (
+	ErrNoPrivateKey = errors.New("no PEM private key in it")
+	ErrEncryptedKey = errors.New("the key is encrypted")
+)
+
+// ParsePrivateKey reads the first PEM private key in data, skipping blocks
+// of other types: PKCS #8 ("PRIVATE KEY"), or the older PKCS #1 ("RSA
+// PRIVATE KEY") and SEC 1 ("EC PRIVATE KEY") forms openssl writes. It
+// returns ErrNoPrivateKey when there is none, ErrEncryptedKey when it is
+// encrypted (niod has no passphrase to give), else what x509 parses it into
+// or x509's error.
+func ParsePrivateKey(data []byte) (crypto.PrivateKey, error) {
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, fmt.Errorf("%s: no PEM private key in it", path)
+			return nil, ErrNoPrivateKey
 		}
 		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
 			continue
 		}
-		if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") || block.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, fmt.Errorf("%s: the key is encrypted; the runtime needs it unencrypted (and mode 600)", path)
+		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+			return nil, ErrEncryptedKey
 		}
-		var key any
+		var key crypto.PrivateKey
 		var err error
 		switch block.Type {
 		case "RSA PRIVATE KEY":
@@ -185,12 +214,8 @@ func readKey(path string) (signer, error) {
 			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: the private key does not parse: %v", path, err)
+			return nil, err
 		}
-		s, ok := key.(signer)
-		if !ok {
-			return nil, fmt.Errorf("%s: unsupported key type %T", path, key)
-		}
-		return s, nil
+		return key, nil
 	}
 }

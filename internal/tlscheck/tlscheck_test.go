@@ -1,12 +1,15 @@
 package tlscheck
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -137,5 +140,51 @@ func TestCheck(t *testing.T) {
 		if c.warning == "" && len(warn) > 0 {
 			t.Errorf("%s: unexpected warnings %q", c.name, warn)
 		}
+	}
+}
+
+func TestParsePrivateKey(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(ec)
+	sec1, _ := x509.MarshalECPrivateKey(ec)
+	block := func(typ string, der []byte, headers map[string]string) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Headers: headers, Bytes: der}))
+	}
+	cert := mint(t, "localhost", []string{"localhost"}, nil, time.Now(), time.Now().Add(time.Hour))
+	for _, tt := range []struct {
+		name, text string
+		want       crypto.PublicKey // nil: an error
+		err        error            // nil: x509's error
+	}{
+		{"PKCS #8", block("PRIVATE KEY", pkcs8, nil), &ec.PublicKey, nil},
+		{"SEC 1", block("EC PRIVATE KEY", sec1, nil), &ec.PublicKey, nil},
+		{"PKCS #1", block("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), nil), &rsaKey.PublicKey, nil},
+		{"after a certificate", block("CERTIFICATE", cert.der, nil) + block("PRIVATE KEY", pkcs8, nil), &ec.PublicKey, nil},
+		{"no key", block("CERTIFICATE", cert.der, nil), nil, ErrNoPrivateKey},
+		{"not PEM", "hello\n", nil, ErrNoPrivateKey},
+		{"PKCS #8 encrypted", block("ENCRYPTED PRIVATE KEY", []byte{1, 2, 3}, nil), nil, ErrEncryptedKey},
+		{"openssl's encrypted form", block("RSA PRIVATE KEY", []byte{1, 2, 3}, map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}), nil, ErrEncryptedKey},
+		{"does not parse", block("PRIVATE KEY", []byte{1, 2, 3}, nil), nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			key, err := ParsePrivateKey([]byte(tt.text))
+			if tt.want != nil {
+				pub, ok := key.(interface{ Public() crypto.PublicKey })
+				if err != nil || !ok || !pub.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(tt.want) {
+					t.Fatalf("ParsePrivateKey = %T, %v; want the key", key, err)
+				}
+				return
+			}
+			if key != nil || err == nil || tt.err != nil && !errors.Is(err, tt.err) || tt.err == nil && (errors.Is(err, ErrNoPrivateKey) || errors.Is(err, ErrEncryptedKey)) {
+				t.Errorf("ParsePrivateKey = %#v, %v; want no key and error %v", key, err, tt.err)
+			}
+		})
 	}
 }

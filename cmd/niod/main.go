@@ -36,7 +36,6 @@ func commands() []command {
 		{"check", "validate everything run would, start nothing", "check [flags] [-- COMMAND [ARG...]]", checkCmd},
 		{"config", "print the merged, resolved settings as INI", "config [flags] [--show-origin] [--reveal]", configCmd},
 		{"cert", "create a local CA and an instance certificate", "cert [flags]", certCmd},
-		{"doctor", "secure-host checklist", "doctor [flags] [--json]", doctorCmd},
 		{"version", "print niod's version", "version", versionCmd},
 	}
 }

@@ -45,6 +45,7 @@ func runCmd(inv *invocation, args []string) int {
 		return exitcode.Config
 	}
 	defer func() { _ = log.Flush(logFlushTimeout) }()
+	log.Info("niod starts", startFields(p)...)
 
 	if privs.SwapOn() {
 		log.Warn("swap is on: secrets in memory could be written to disk (turn swap off or encrypt it)")
@@ -139,6 +140,26 @@ func parseWithCommand(inv *invocation, name string, args []string) (*settingsFla
 	return sf, command, code, code != exitcode.OK
 }
 
+// startFields frame the run in the log's first line: what niod runs, as
+// whom, from where, with which settings.
+func startFields(p *plan.Plan) []logging.Field {
+	user := "(niod's own)"
+	if p.User != nil {
+		user = p.User.String()
+	}
+	probe := p.Spec.Options.HealthURL
+	if probe == "" {
+		probe = "none"
+	}
+	return []logging.Field{
+		logging.String("version", versionString()), logging.String("root", p.Loaded.Root),
+		logging.Strings("settings", p.Loaded.Files), logging.String("user", user),
+		logging.String("venv", p.Venv()), logging.Strings("command", p.Spec.Args),
+		logging.String("handoff", p.Spec.Handoff.String()), logging.String("probe", probe),
+		logging.String("ready", p.Spec.Options.Ready.String()),
+	}
+}
+
 // commandAfterDash returns the runtime's command given after --.
 func commandAfterDash(inv *invocation, sf *settingsFlags, name string) ([]string, int) {
 	if dash := sf.fs.ArgsLenAtDash(); dash >= 0 {
@@ -181,9 +202,4 @@ func printProblems(inv *invocation, ps config.Problems) {
 	for _, p := range ps {
 		fmt.Fprintln(inv.stderr, p.Error())
 	}
-}
-
-func doctorCmd(inv *invocation, _ []string) int {
-	fmt.Fprintln(inv.stderr, "niod doctor: not built yet")
-	return exitcode.Unavailable
 }

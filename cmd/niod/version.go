@@ -10,17 +10,23 @@ import (
 var version = ""
 
 func versionCmd(inv *invocation, _ []string) int {
-	v := version
-	if v == "" {
-		v = "devel"
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			for _, s := range bi.Settings {
-				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-					v += "+" + s.Value[:12]
-				}
+	fmt.Fprintf(inv.stdout, "niod %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// versionString is the version set at build time, else devel and the
+// commit the build info names.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
 			}
 		}
 	}
-	fmt.Fprintf(inv.stdout, "niod %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return v
 }

@@ -20,8 +20,11 @@ var venvNames = []string{"venv", ".venv", "env"}
 func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec, config.Problems) {
 	o := l.Options
 	env := config.EnvironMap(environ)
+	// A command after -- is the command line's: a problem with it is not
+	// blamed on [niod] command.
+	origin, secret := config.Origin{File: "the command after --"}, false
 	if len(args) == 0 {
-		args = o.Command
+		args, origin, secret = o.Command, o.Origins["command"], o.IsSecret("command")
 	}
 	if len(args) == 0 {
 		return nil, config.Problems{{Msg: "no runtime to run: set [niod] command = ... in the settings, or give it after --: niod run -- COMMAND ARGS"}}
@@ -46,11 +49,11 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 	exe, err := lookPath(args[0], path, l.Root)
 	if err != nil {
 		msg := err.Error()
-		if o.IsSecret("command") {
+		if secret {
 			// The message would show the resolved command: say where.
 			msg = "command " + config.Redacted + " not found or not executable (it holds a secret, so it is not shown)"
 		}
-		return nil, config.Problems{{Origin: o.Origins["command"], Msg: msg}}
+		return nil, config.Problems{{Origin: origin, Msg: msg}}
 	}
 	payload, moved := renderPayload(l.Settings, environ)
 	return &spec.Spec{

@@ -110,6 +110,9 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 	return p, nil
 }
 
+// Venv is the virtual environment the runtime runs in, "" for none.
+func (p *Plan) Venv() string { return venvOf(p.Spec) }
+
 // venvOf is the virtual environment the spec runs in, "" for none.
 func venvOf(s *spec.Spec) string {
 	if s == nil {

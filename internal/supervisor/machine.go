@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,7 @@ type Machine struct {
 	started  time.Time // when the runtime started; zero for a start that failed
 
 	exitCode  int
+	exitWhy   string    // why niod exits, for its last log line
 	killed    bool      // SIGKILL was sent during this stop
 	stopAsked time.Time // when the stop signal that ends niod came
 	restartAt time.Time // when the next start is due
@@ -104,6 +106,8 @@ type Machine struct {
 	probing  bool // a probe is out: never two at once
 	probeGen int  // the start the probe in flight was asked for
 	wasReady bool // this start has been ready
+	// lastProbeErr is why the last probe failed ("" after an answer).
+	lastProbeErr string
 
 	reloading   bool // RELOADING=1 was sent and READY=1 is owed
 	loading     bool // a LoadSettings is out
@@ -226,8 +230,10 @@ func (m *Machine) spawned(e Spawned, now time.Time) {
 	case spec.ReadyProbe:
 		m.state = Running
 		m.do(Arm{TimerReadyProbe, readyProbeEvery})
+		m.log(zapcore.InfoLevel, "waiting for the runtime to be ready", logging.String("by", "probe"), logging.String("url", o.HealthURL))
 	default:
 		m.state = Running
+		m.log(zapcore.InfoLevel, "waiting for the runtime to be ready", logging.String("by", "READY=1 on niod's notify socket"))
 	}
 }
 
@@ -271,8 +277,7 @@ func (m *Machine) reaped(e Reaped, now time.Time) {
 		uptime := now.Sub(m.started)
 		m.pid = 0
 		m.do(Release{})
-		m.log(zapcore.InfoLevel, "runtime exited", logging.Int("pid", x.PID), logging.Int("code", x.Code),
-			logging.Duration("uptime", uptime.Round(time.Millisecond)))
+		m.log(zapcore.InfoLevel, "runtime exited", exitFields(x.PID, x.Code, uptime)...)
 		if m.state.up() {
 			m.ended(x.Code, uptime, now, describeCode(x.Code))
 		}
@@ -282,12 +287,32 @@ func (m *Machine) reaped(e Reaped, now time.Time) {
 	}
 }
 
-// describeCode says how a process ended, as a shell reports it.
+// describeCode says how a process ended: "exit code 3" or "SIGKILL".
 func describeCode(code int) string {
-	if code > exitcode.SignalBase && code < exitcode.SignalBase+65 {
-		return "signal " + signalName(syscall.Signal(code-exitcode.SignalBase))
+	if sig, ok := killedBy(code); ok {
+		return "SIG" + signalName(sig)
 	}
 	return "exit code " + strconv.Itoa(code)
+}
+
+// killedBy reads a shell-style code: 128+N is signal N.
+func killedBy(code int) (syscall.Signal, bool) {
+	if code > exitcode.SignalBase && code < exitcode.SignalBase+65 {
+		return syscall.Signal(code - exitcode.SignalBase), true
+	}
+	return 0, false
+}
+
+// exitFields describe the runtime's end for the log: "killed by SIGKILL"
+// for a signal, not the shell's 137; the code for an exit.
+func exitFields(pid, code int, uptime time.Duration) []logging.Field {
+	f := []logging.Field{logging.Int("pid", pid)}
+	if sig, ok := killedBy(code); ok {
+		f = append(f, logging.String("exit", "killed by SIG"+signalName(sig)))
+	} else {
+		f = append(f, logging.String("exit", describeCode(code)), logging.Int("code", code))
+	}
+	return append(f, logging.Duration("uptime", uptime.Round(time.Millisecond)))
 }
 
 func signalName(sig syscall.Signal) string {
@@ -306,6 +331,8 @@ func (m *Machine) ended(code int, uptime time.Duration, now time.Time, why strin
 	case d.LimitHit:
 		m.log(zapcore.ErrorLevel, "runtime failed too often; giving up", logging.Int("failures", m.spec.Options.RestartLimit),
 			logging.Duration("window", m.spec.Options.RestartLimitWindow))
+		m.exitWhy = fmt.Sprintf("gave up after %d failures in %s (restart_limit); last: %s",
+			m.spec.Options.RestartLimit, m.spec.Options.RestartLimitWindow, why)
 		m.beginStop(StoppingToExit, exitcode.Unavailable)
 	case d.Restart:
 		m.restartAt = now.Add(d.Delay)
@@ -315,6 +342,7 @@ func (m *Machine) ended(code int, uptime time.Duration, now time.Time, why strin
 	default:
 		m.log(zapcore.InfoLevel, "runtime ended; not restarting it", logging.String("after", why),
 			logging.String("restart", m.spec.Options.Restart.String()))
+		m.exitWhy = "the runtime ended (" + why + ") and restart = " + m.spec.Options.Restart.String()
 		m.beginStop(StoppingToExit, code)
 	}
 }
@@ -338,6 +366,7 @@ func (m *Machine) stopped(now time.Time) {
 		if m.exitCode == exitcode.Unavailable || m.exitCode == exitcode.Software {
 			m.do(Tell{What: TellErrno, Code: m.exitCode})
 		}
+		m.log(zapcore.InfoLevel, "niod exits", logging.Int("code", m.exitCode), logging.String("why", m.exitWhy))
 		m.do(Exit{m.exitCode})
 	case StoppingToIdle:
 		m.state = Stopped
@@ -368,6 +397,7 @@ func (m *Machine) stopRequest(sig syscall.Signal, now time.Time) {
 		return
 	}
 	m.stopAsked = now
+	m.exitWhy = "stopped by SIG" + name
 	m.log(zapcore.InfoLevel, "stopping", logging.String("signal", name))
 	m.do(Tell{What: TellStopping}, Tell{What: TellExtendTimeout, D: m.spec.Options.StopTimeout + extendStopBy})
 	code := exitcode.SignalBase + int(sig)
@@ -462,10 +492,15 @@ func (m *Machine) probeDone(e ProbeDone, now time.Time) {
 		return // asked of a runtime that is gone
 	}
 	if e.Err != nil {
-		m.log(zapcore.DebugLevel, "health probe failed", logging.Err(e.Err))
+		// Before readiness the probe asks ten times a second: say each
+		// reason once.
+		if msg := e.Err.Error(); m.wasReady || msg != m.lastProbeErr {
+			m.log(zapcore.DebugLevel, "health probe failed", logging.Err(e.Err))
+		}
+		m.lastProbeErr = e.Err.Error()
 		return
 	}
-	m.alive = now
+	m.alive, m.lastProbeErr = now, ""
 	switch {
 	case m.state == Running && m.spec.Options.Ready == spec.ReadyProbe:
 		m.becomeReady("probe")
@@ -513,7 +548,10 @@ func (m *Machine) checkHealth(now time.Time) {
 		}
 		return
 	}
-	m.log(zapcore.WarnLevel, "runtime unhealthy; restarting it", logging.Int("pid", m.pid),
-		logging.Duration("silent_for", silent.Round(time.Millisecond)))
+	fields := []logging.Field{logging.Int("pid", m.pid), logging.Duration("silent_for", silent.Round(time.Millisecond))}
+	if m.lastProbeErr != "" {
+		fields = append(fields, logging.String("last_probe", m.lastProbeErr))
+	}
+	m.log(zapcore.WarnLevel, "runtime unhealthy; restarting it", fields...)
 	m.ended(1, now.Sub(m.started), now, "no sign of life for "+m.spec.Options.HealthGrace.String())
 }

@@ -117,8 +117,10 @@ func runHostileProbe(t *testing.T, root string, port int, command string, writte
 	} else {
 		t.Logf("niod's VmRSS at most %d KiB; %d failed probes", maxRSS>>10, len(reasons))
 	}
-	if len(reasons) < 3 {
-		t.Errorf("only %d failed probes logged in 5s\n%s", len(reasons), n.dump())
+	// Before readiness niod logs each distinct reason once; that the
+	// probes went on is seen by the listeners (conns).
+	if len(reasons) < 1 {
+		t.Errorf("no failed probe logged in 5s\n%s", n.dump())
 	}
 	if got := n.logsWith("runtime ready"); len(got) > 0 {
 		t.Errorf("niod called the runtime ready: %v\n%s", got, n.dump())
@@ -157,8 +159,8 @@ func TestHostileProbeEndlessBytes(t *testing.T) {
 	port := freePort(t)
 	h := listenHostile(t, port, "", []byte(strings.Repeat("A", 64<<10)))
 	reasons := runHostileProbe(t, t.TempDir(), port, "sleep 1000", h.written.Load)
-	if h.conns.Load() == 0 {
-		t.Error("no probe reached the listener")
+	if h.conns.Load() < 3 {
+		t.Errorf("%d probes reached the listener in 5s", h.conns.Load())
 	}
 	if len(reasons) > 0 && !strings.Contains(reasons[0], "not an HTTP answer") && !strings.Contains(reasons[0], "held by pid") {
 		t.Errorf("unexpected probe error: %s", reasons[0])
@@ -175,6 +177,9 @@ func TestHostileProbeForeignListener(t *testing.T) {
 	h := listenHostile(t, port, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n", []byte(strings.Repeat("A", 64<<10)))
 	reasons := runHostileProbe(t, t.TempDir(), port, "sleep 1000", h.written.Load)
 	hasReason(t, reasons, fmt.Sprintf("is held by pid %d", os.Getpid()))
+	if h.conns.Load() < 3 {
+		t.Errorf("%d probes reached the listener in 5s", h.conns.Load())
+	}
 }
 
 // TestHostileProbeRuntimeStreams: the runtime itself listens and streams a

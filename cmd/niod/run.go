@@ -81,7 +81,6 @@ func runCmd(inv *invocation, args []string) int {
 			return exitcode.Config
 		}
 		log.Warn("no notify socket for the runtime", logging.Err(err))
-		sock = nil
 	} else {
 		defer sock.Close()
 	}
@@ -121,9 +120,8 @@ func runCmd(inv *invocation, args []string) int {
 		RuntimeUID: p.RuntimeUID(),
 		Watchdog:   watchdog,
 		Spawner:    supervisor.NewSpawner(mk),
-	}
-	if sock != nil {
-		cfg.NotifySocket = sock
+		// nil when it could not be made: the runtime gets no NOTIFY_SOCKET.
+		NotifySocket: sock,
 	}
 	return supervisor.Run(cfg)
 }

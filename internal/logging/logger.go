@@ -30,6 +30,9 @@ type Logger struct {
 // Field is one key and value of an entry.
 type Field = zapcore.Field
 
+// Log logs at level (for callers that carry the level as data).
+func (l *Logger) Log(level zapcore.Level, msg string, fields ...Field) { l.log(level, msg, fields) }
+
 func (l *Logger) log(level zapcore.Level, msg string, fields []Field) {
 	ent := zapcore.Entry{Level: level, Time: time.Now(), Message: msg}
 	if ce := (*l.core.Load()).Check(ent, nil); ce != nil {

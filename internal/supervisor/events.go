@@ -205,10 +205,3 @@ func (Release) effect()      {}
 func (Tell) effect()         {}
 func (Log) effect()          {}
 func (Exit) effect()         {}
-
-// The log levels of Log effects.
-const (
-	logLevelDebug = zapcore.DebugLevel
-	logLevelInfo  = zapcore.InfoLevel
-	logLevelWarn  = zapcore.WarnLevel
-)

@@ -10,6 +10,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -254,7 +255,7 @@ func (l *loop) carryOut(effects []Effect) {
 		case Tell:
 			l.tell(e)
 		case Log:
-			l.write(e)
+			l.cfg.Log.Log(e.Level, e.Msg, e.Fields...)
 		case Exit:
 			l.exit, l.done = e.Code, true
 		}
@@ -318,11 +319,7 @@ func (l *loop) probe(seq int) {
 	}()
 }
 
-type proberError struct{}
-
-func (proberError) Error() string { return "no health probe (see the warning at start)" }
-
-var errNoProber error = proberError{}
+var errNoProber = errors.New("no health probe (see the warning at start)")
 
 func (l *loop) tell(e Tell) {
 	n := l.cfg.Notify
@@ -341,20 +338,6 @@ func (l *loop) tell(e Tell) {
 		n.Errno(e.Code)
 	case TellWatchdog:
 		n.Watchdog()
-	}
-}
-
-func (l *loop) write(e Log) {
-	log := l.cfg.Log
-	switch e.Level {
-	case logLevelDebug:
-		log.Debug(e.Msg, e.Fields...)
-	case logLevelInfo:
-		log.Info(e.Msg, e.Fields...)
-	case logLevelWarn:
-		log.Warn(e.Msg, e.Fields...)
-	default:
-		log.Error(e.Msg, e.Fields...)
 	}
 }
 
@@ -391,5 +374,3 @@ func outsideGroup(procs []proctree.Proc, pgid int) []proctree.Proc {
 	}
 	return out
 }
-
-func unixSignalName(sig syscall.Signal) string { return unix.SignalName(sig) }

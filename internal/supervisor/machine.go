@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 
 	"niod/internal/exitcode"
 	"niod/internal/logging"
@@ -316,7 +317,7 @@ func exitFields(pid, code int, uptime time.Duration) []logging.Field {
 }
 
 func signalName(sig syscall.Signal) string {
-	if n := strings.TrimPrefix(unixSignalName(sig), "SIG"); n != "" {
+	if n := strings.TrimPrefix(unix.SignalName(sig), "SIG"); n != "" {
 		return n
 	}
 	return strconv.Itoa(int(sig))

@@ -58,8 +58,7 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 		m.reloading, m.reloadAgain = false, false
 		return
 	}
-	switch {
-	case e.Spec == nil:
+	if e.Spec == nil {
 		m.reloadNote = "last reload failed"
 		for i, p := range e.Problems {
 			if i == maxProblemsLogged {
@@ -73,10 +72,11 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 			logging.Int("problems", len(e.Problems)))
 		m.finishReload()
 		return
-	case len(m.spec.Identity.Differences(e.Spec.Identity)) > 0:
+	}
+	if fixed := m.spec.Identity.Differences(e.Spec.Identity); len(fixed) > 0 {
 		m.reloadNote = "last reload refused"
 		m.log(zapcore.ErrorLevel, "settings not reloaded: only a new niod can apply this change (restart niod); the runtime keeps running with the old settings",
-			logging.String("changed", strings.Join(m.spec.Identity.Differences(e.Spec.Identity), ", ")))
+			logging.String("changed", strings.Join(fixed, ", ")))
 		m.finishReload()
 		return
 	}

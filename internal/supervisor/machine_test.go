@@ -659,3 +659,26 @@ func TestWatchdogArmedAtBoot(t *testing.T) {
 		t.Errorf("effects %v", f.out)
 	}
 }
+
+// A reload that changes the probe's target while a probe is out does not
+// start a second one beside it, and the old target's answer counts for
+// nothing.
+func TestNewHealthURLWhileAProbeIsOut(t *testing.T) {
+	f := reachState(t, Ready)
+	f.after(5 * time.Second).step(TimerFired{TimerHealth})
+	out := f.m.probeSeq
+	f.step(loadedSpec(func(s *spec.Spec) { s.Options.HealthURL = "http://127.0.0.1:9/nio" })(f)...)
+	f.after(5 * time.Second).step(TimerFired{TimerHealth})
+	if count[Probe](f.out, nil) != 0 {
+		t.Fatalf("a second probe while the old target's is out")
+	}
+	alive := f.m.alive
+	f.step(ProbeDone{out, nil})
+	if f.m.alive != alive {
+		t.Errorf("the old target's answer counted as a sign of life")
+	}
+	f.after(5 * time.Second).step(TimerFired{TimerHealth})
+	if count[Probe](f.out, nil) != 1 {
+		t.Errorf("no probe of the new target once the old one answered")
+	}
+}

@@ -122,8 +122,9 @@ func (m *Machine) reconcile(old spec.Options, now time.Time) {
 		m.do(Arm{TimerHealth, o.HealthInterval})
 	}
 	if o.HealthURL != old.HealthURL {
-		m.probing = false // a result of the old target is stale
-		m.probeSeq++
+		// A probe of the old target may be out: it still keeps a second
+		// one from starting, but its answer counts for no start.
+		m.probeGen = 0
 		if m.state.up() {
 			m.watched = o.HealthURL != "" || o.Ready == spec.ReadyNotify
 			m.alive = now

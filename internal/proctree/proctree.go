@@ -15,6 +15,9 @@ import (
 type Proc struct {
 	PID, PPID, PGID int
 	State           byte // R, S, D, Z, T, ...
+	// StartTime is when it started, in clock ticks since boot: with the
+	// pid, it names one process even after the pid is reused.
+	StartTime uint64
 }
 
 // Snapshot reads every process of the PID namespace niod sees.
@@ -65,8 +68,15 @@ func readStat(pid int, buf []byte) (Proc, bool) {
 	if err1 != nil || err2 != nil {
 		return Proc{}, false
 	}
-	return Proc{PID: pid, PPID: ppid, PGID: pgid, State: fields[0][0]}, true
+	p := Proc{PID: pid, PPID: ppid, PGID: pgid, State: fields[0][0]}
+	if len(fields) > 19 { // start time is field 22 of stat, 20th after the command
+		p.StartTime, _ = strconv.ParseUint(fields[19], 10, 64)
+	}
+	return p, true
 }
+
+// Stat reads one process's /proc/PID/stat; false when it is gone.
+func Stat(pid int) (Proc, bool) { return readStat(pid, make([]byte, 512)) }
 
 // Descendants returns the processes below root in procs (not root itself).
 func Descendants(procs []Proc, root int) []Proc {

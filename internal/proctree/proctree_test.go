@@ -114,3 +114,16 @@ func TestAncestors(t *testing.T) {
 		t.Errorf("pid 0: ancestors %v gone %v", chain, gone)
 	}
 }
+
+func TestStatStartTime(t *testing.T) {
+	p, ok := Stat(os.Getpid())
+	if !ok || p.PID != os.Getpid() || p.StartTime == 0 {
+		t.Fatalf("Stat(self) = %+v, %v", p, ok)
+	}
+	if q, _ := Stat(os.Getpid()); q.StartTime != p.StartTime {
+		t.Errorf("start time changed: %d then %d", p.StartTime, q.StartTime)
+	}
+	if _, ok := Stat(-1); ok {
+		t.Errorf("Stat(-1) found a process")
+	}
+}

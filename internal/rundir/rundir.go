@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"niod/internal/proctree"
 )
 
 // prefix starts every name: niod-KIND-PID-STARTTIME-RANDOM.
@@ -117,23 +119,9 @@ func Sweep(base string, uid int) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// startTime is field 22 of /proc/PID/stat, the process's start in clock
-// ticks since boot; 0 when it cannot be read.
+// startTime is when pid started (proctree.Proc.StartTime); 0 when it
+// cannot be read.
 func startTime(pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	// After the command: state is field 3, start time field 22.
-	if len(f) < 20 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(f[19], 10, 64)
-	return n
+	p, _ := proctree.Stat(pid)
+	return p.StartTime
 }

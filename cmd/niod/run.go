@@ -152,7 +152,7 @@ func startFields(p *plan.Plan) []logging.Field {
 	return []logging.Field{
 		logging.String("version", versionString()), logging.String("root", p.Loaded.Root),
 		logging.Strings("settings", p.Loaded.Files), logging.String("user", user),
-		logging.String("venv", p.Venv()), logging.Strings("command", p.Spec.Args),
+		logging.String("venv", p.Venv), logging.Strings("command", p.Spec.Args),
 		logging.String("handoff", p.Spec.Handoff.String()), logging.String("probe", probe),
 		logging.String("ready", p.Spec.Options.Ready.String()),
 	}

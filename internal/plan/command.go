@@ -15,9 +15,10 @@ import (
 var venvNames = []string{"venv", ".venv", "env"}
 
 // commandSpec builds what the runtime sees: its command, arguments,
-// directory, environment and settings. args, when given (niod run --
-// COMMAND ARGS), replace [niod] command. Problems name what to fix.
-func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec, config.Problems) {
+// directory, environment and settings, and the venv it runs in ("" for
+// none). args, when given (niod run -- COMMAND ARGS), replace [niod]
+// command. Problems name what to fix.
+func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec, string, config.Problems) {
 	o := l.Options
 	env := config.EnvironMap(environ)
 	// A command after -- is the command line's: a problem with it is not
@@ -27,12 +28,12 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 		args, origin, secret = o.Command, o.Origins["command"], o.IsSecret("command")
 	}
 	if len(args) == 0 {
-		return nil, config.Problems{{Msg: "no runtime to run: set [niod] command = ... in the settings, or give it after --: niod run -- COMMAND ARGS"}}
+		return nil, "", config.Problems{{Msg: "no runtime to run: set [niod] command = ... in the settings, or give it after --: niod run -- COMMAND ARGS"}}
 	}
 
 	venv, p := findVenv(l.Root, o, env)
 	if p != nil {
-		return nil, config.Problems{*p}
+		return nil, "", config.Problems{*p}
 	}
 	set := map[string]string{"NIO_ROOT": l.Root}
 	path := env["PATH"]
@@ -53,7 +54,7 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 			// The message would show the resolved command: say where.
 			msg = "command " + config.Redacted + " not found or not executable (it holds a secret, so it is not shown)"
 		}
-		return nil, config.Problems{{Origin: origin, Msg: msg}}
+		return nil, "", config.Problems{{Origin: origin, Msg: msg}}
 	}
 	payload, moved := renderPayload(l.Settings, environ)
 	return &spec.Spec{
@@ -62,7 +63,7 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 		Dir:     l.Root,
 		Env:     runtimeEnviron(environ, moved, set),
 		Payload: payload,
-	}, nil
+	}, venv, nil
 }
 
 // healthTarget is the URL the health probe asks, "" for no probe: [niod]

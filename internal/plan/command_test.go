@@ -48,11 +48,14 @@ func TestCommandSpecAutoDetectsVenv(t *testing.T) {
 	root := t.TempDir()
 	makeVenv(t, filepath.Join(root, ".venv"))
 	l := loaded(t, root, "command = tool --flag 'two words'\n")
-	spec, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin", "PYTHONHOME=/bad", "NIOD_RESTART=always"}, nil)
+	spec, venvFound, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin", "PYTHONHOME=/bad", "NIOD_RESTART=always"}, nil)
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
 	venv := filepath.Join(root, ".venv")
+	if venvFound != venv {
+		t.Errorf("venv %q, want %q", venvFound, venv)
+	}
 	if spec.Path != filepath.Join(venv, "bin", "tool") {
 		t.Errorf("path %s", spec.Path)
 	}
@@ -92,7 +95,7 @@ func TestCommandSpecProblems(t *testing.T) {
 		{"command = sh\n", []string{"./nio.conf"}, "not executable"},
 	} {
 		l := loaded(t, root, c.niod)
-		_, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, c.args)
+		_, _, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, c.args)
 		if len(ps) != 1 || !strings.Contains(ps[0].Error(), c.want) {
 			t.Errorf("%q %q: problems %v, want one with %q", c.niod, c.args, ps, c.want)
 		}
@@ -102,7 +105,7 @@ func TestCommandSpecProblems(t *testing.T) {
 func TestCommandSpecArgsOverrideCommand(t *testing.T) {
 	root := t.TempDir()
 	l := loaded(t, root, "command = false\n")
-	spec, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, []string{"true", "x"})
+	spec, _, ps := commandSpec(l, []string{"PATH=/usr/bin:/bin"}, []string{"true", "x"})
 	if len(ps) > 0 || !slices.Equal(spec.Args, []string{"true", "x"}) || filepath.Base(spec.Path) != "true" {
 		t.Errorf("%v %+v", ps, spec)
 	}

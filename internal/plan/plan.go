@@ -43,6 +43,8 @@ type Plan struct {
 	User *privs.User
 	// Spec is the runtime's spec; nil for a check without a command.
 	Spec *spec.Spec
+	// Venv is the virtual environment the runtime runs in, "" for none.
+	Venv string
 	TLS  TLS
 	// Warnings do not stop niod: they are logged at start (those of the
 	// settings themselves are in Loaded.Warnings).
@@ -80,7 +82,8 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 	p.TLS = tls
 	p.Warnings = append(p.Warnings, tls.Warnings...)
 	if req.NeedCommand || len(req.Command) > 0 || len(l.Options.Command) > 0 {
-		s, cps := commandSpec(l, environ, req.Command)
+		s, venv, cps := commandSpec(l, environ, req.Command)
+		p.Venv = venv
 		ps = append(cps, ps...)
 		if s != nil {
 			o, ops := supervisorOptions(l, req.HandoffDir)
@@ -100,7 +103,7 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 	if len(ps) > 0 {
 		return nil, configFailure(ps)
 	}
-	p.Warnings = append(p.Warnings, rootRunWarnings(p.User, p.Spec, venvOf(p.Spec), 0)...)
+	p.Warnings = append(p.Warnings, rootRunWarnings(p.User, p.Spec, p.Venv, 0)...)
 	if problems := reachable(p.User, p.Spec, tls); len(problems) > 0 {
 		for i := range problems {
 			problems[i] = "niod: " + problems[i]
@@ -108,22 +111,6 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 		return nil, &Failure{Code: exitcode.NoPerm, Problems: problems}
 	}
 	return p, nil
-}
-
-// Venv is the virtual environment the runtime runs in, "" for none.
-func (p *Plan) Venv() string { return venvOf(p.Spec) }
-
-// venvOf is the virtual environment the spec runs in, "" for none.
-func venvOf(s *spec.Spec) string {
-	if s == nil {
-		return ""
-	}
-	for _, kv := range s.Env {
-		if v, ok := strings.CutPrefix(kv, "VIRTUAL_ENV="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func configFailure(ps config.Problems) *Failure {

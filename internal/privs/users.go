@@ -5,7 +5,6 @@ package privs
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,7 +110,7 @@ func readDB(path string) ([][]string, error) {
 	// Through the safe open, as every file niod reads: a FIFO or a device
 	// in its place must not hang or exhaust niod. A link (some systems
 	// manage /etc/passwd so) is followed to a regular file.
-	real, err := filepath.EvalSymlinks(path)
+	real, err := securefile.Resolve(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}

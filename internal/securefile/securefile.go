@@ -238,6 +238,17 @@ func judge(path string, dir bool, owner, group uint32, mode os.FileMode, uid uin
 	return w
 }
 
+// Resolve returns the target of path when its last component is a
+// symbolic link (certbot's live/ files, a managed /etc/passwd), resolved
+// without opening anything so that ReadFile opens the target safely; else
+// path itself.
+func Resolve(path string) (string, error) {
+	if st, err := os.Lstat(path); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		return path, nil // ReadFile reports what is wrong with it
+	}
+	return filepath.EvalSymlinks(path)
+}
+
 // PathWriters is CheckWriters for a file niod does not read but runs or
 // has run as root (the runtime's command, its interpreter): links are
 // followed to the file itself, which is then judged with every directory

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -50,13 +49,11 @@ func ReadFileNoLink(path string) (*securefile.File, error) {
 func readPEM(path string, follow bool) (*securefile.File, string, error) {
 	target := path
 	if follow {
-		if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
-			resolved, err := filepath.EvalSymlinks(path)
-			if err != nil {
-				return nil, path, linkError(path, err)
-			}
-			target = resolved
+		resolved, err := securefile.Resolve(path)
+		if err != nil {
+			return nil, path, linkError(path, err)
 		}
+		target = resolved
 	}
 	f, err := securefile.ReadFile(target, MaxPEMSize)
 	if err != nil {

@@ -241,7 +241,12 @@ func TestProblemCap(t *testing.T) {
 	})
 	t.Run("undefined names under allow_undefined", func(t *testing.T) {
 		dir := t.TempDir()
-		writeFile(t, dir, "nio.conf", "[niod]\nallow_undefined = true\n[s]\nk = "+strings.Repeat("[[NOPE]]", 150)+"\n", 0o600)
+		// 150 names: one name twice in a value is one problem.
+		var refs strings.Builder
+		for i := range 150 {
+			refs.WriteString("[[NOPE" + strconv.Itoa(i) + "]]")
+		}
+		writeFile(t, dir, "nio.conf", "[niod]\nallow_undefined = true\n[s]\nk = "+refs.String()+"\n", 0o600)
 		l := mustLoad(t, Request{Root: dir})
 		if len(l.Warnings) != MaxProblems+1 || l.Warnings[MaxProblems].Omitted != 50 || !l.Warnings[MaxProblems].Undefined {
 			t.Fatalf("%d warnings, last %+v", len(l.Warnings), l.Warnings[len(l.Warnings)-1])

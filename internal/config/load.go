@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"niod/internal/securefile"
@@ -77,9 +79,12 @@ func Load(req Request) (*Loaded, Problems) {
 	env := EnvironMap(req.Environ)
 	var ps collector
 	var files []*fileRead
+	var unread []string // the settings files that could not be read
 	for _, name := range l.Files {
-		if f := l.read(name, env["CREDENTIALS_DIRECTORY"], &ps); f != nil {
+		if f := l.read(name, len(req.Files) == 0, env["CREDENTIALS_DIRECTORY"], &ps); f != nil {
 			files = append(files, f)
+		} else {
+			unread = append(unread, name)
 		}
 	}
 
@@ -100,12 +105,19 @@ func Load(req Request) (*Loaded, Problems) {
 	ps.addAll(l.Options.Apply(req.Flags))
 	ps.addAll(l.Options.check())
 
+	var undefined Problems
 	for _, p := range resolveProblems {
-		if p.Undefined && l.Options.AllowUndefined {
+		switch {
+		case p.Undefined && l.Options.AllowUndefined:
 			l.Warnings = append(l.Warnings, p)
-		} else {
+		case p.Undefined && len(unread) > 0:
+			undefined = append(undefined, p)
+		default:
 			ps.addProblem(p)
 		}
+	}
+	if len(undefined) > 0 {
+		ps.addProblem(followOn(undefined, unread))
 	}
 	if all := ps.result(); len(all) > 0 {
 		return nil, all
@@ -115,25 +127,67 @@ func Load(req Request) (*Loaded, Problems) {
 			Msg: "[niod] command holds a secret, and every user of this host can read the runtime's command line " +
 				"(ps, /proc/PID/cmdline): let the runtime read it from its settings instead"})
 	}
+	l.Warnings = append(l.Warnings, l.Settings.UnscrubbedSecrets(lookup)...) // secret.go
 	return l, nil
 }
 
 // read reads one settings file into l.Settings; nil when it cannot be read.
-func (l *Loaded) read(name, credsDir string, ps *collector) *fileRead {
+// byDefault says that no file was given and name is DefaultFile.
+func (l *Loaded) read(name string, byDefault bool, credsDir string, ps *collector) *fileRead {
 	path := RootPath(l.Root, name)
 	f, err := securefile.ReadFile(path, MaxFileSize)
 	if err != nil {
+		msg := err.Error()
 		var se *securefile.Error
 		if errors.As(err, &se) {
-			ps.addProblem(Problem{Origin: Origin{File: name}, Msg: se.Reason})
-		} else {
-			ps.addProblem(Problem{Origin: Origin{File: name}, Msg: err.Error()})
+			msg = se.Reason
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			msg += missingHint(name, path, byDefault)
+		}
+		ps.addProblem(Problem{Origin: Origin{File: name}, Msg: msg})
 		return nil
 	}
 	touched := l.Settings.read(name, f.Text, ps)
 	return &fileRead{name: name, gen: l.Settings.reads, file: f, touched: touched,
 		credential: isCredential(path, credsDir, f.Mode)}
+}
+
+// followOn sums up in one problem the undefined references of a Load in
+// which a settings file could not be read. Any of them may be defined in
+// that file, so they are not an error each but follow from the one
+// reported for the file: one line at the first of them says how many there
+// are and why they may be missing. Once the file is read, those that remain
+// are reported one by one. undefined is not empty and may end with a
+// Problem that counts the rest.
+func followOn(undefined Problems, unread []string) Problem {
+	first := undefined[0]
+	others := -1
+	for _, p := range undefined {
+		others += max(p.Omitted, 1)
+	}
+	what := first.ref
+	if what == "" {
+		what = "a [[ ]] reference in a secret value"
+	}
+	switch {
+	case others == 1:
+		what += " and 1 other reference are"
+	case others > 1:
+		what += " and " + strconv.Itoa(others) + " other references are"
+	default:
+		what += " is"
+	}
+	files := unread[0]
+	switch len(unread) {
+	case 1:
+	case 2:
+		files += " and " + unread[1]
+	default:
+		files += " and " + strconv.Itoa(len(unread)-1) + " other settings files"
+	}
+	return Problem{Origin: first.Origin, Undefined: true,
+		Msg: what + " not defined, perhaps because " + files + " could not be read (fix that first)"}
 }
 
 // checkSecrets refuses the file when it holds a secret yet others may read

@@ -440,7 +440,7 @@ func TestLoadFiles(t *testing.T) {
 
 	// Every file's problems come back at once.
 	ps := loadProblems(t, Request{Root: dir, Files: []string{"missing.conf", "a.conf", "sub"}})
-	if len(ps) != 2 || ps[0].Error() != "missing.conf: no such file" || ps[1].Error() != "sub: is a directory (give a file)" {
+	if len(ps) != 2 || ps[0].Error() != "missing.conf: no such file (looked for "+filepath.Join(dir, "missing.conf")+")" || ps[1].Error() != "sub: is a directory (give a file)" {
 		t.Errorf("problems = %v", ps)
 	}
 	if err := os.Symlink("a.conf", filepath.Join(dir, "link.conf")); err != nil {

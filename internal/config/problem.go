@@ -33,6 +33,9 @@ type Problem struct {
 	// Omitted, when above 0, makes this the last problem of a list cut at
 	// MaxProblems: it stands for that many more, and Msg says so.
 	Omitted int
+	// ref is the reference an Undefined problem is about as a message may
+	// show it, "[[NAME]]", or "" when its name may be part of a secret.
+	ref string
 }
 
 // Error implements the error interface.
@@ -68,6 +71,10 @@ func (ps *Problems) add(o Origin, format string, args ...any) {
 
 // collector gathers problems up to MaxProblems and counts the rest without
 // formatting or keeping them, so memory stays bounded however bad the input.
+// Every problem list that Load, Parse and Resolve return is gathered by one,
+// and it keeps one line per problem: a problem with the origin and message
+// of one kept already ([[X]] twice in one value) is dropped. Past the cap
+// problems are only counted, so the closing count may include such repeats.
 type collector struct {
 	list Problems
 	more int
@@ -86,7 +93,7 @@ func (c *collector) add(o Origin, format string, args ...any) {
 		c.more++
 		return
 	}
-	c.list.add(o, format, args...)
+	c.addProblem(Problem{Origin: o, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *collector) addProblem(p Problem) {
@@ -98,7 +105,21 @@ func (c *collector) addProblem(p Problem) {
 		c.more++
 		return
 	}
-	c.list = append(c.list, p)
+	if !c.has(p) {
+		c.list = append(c.list, p)
+	}
+}
+
+// has reports whether a problem with p's origin and message is kept
+// already. The list holds at most MaxProblems, so a scan is cheap and needs
+// no index.
+func (c *collector) has(p Problem) bool {
+	for i := range c.list {
+		if q := &c.list[i]; q.Origin == p.Origin && q.Msg == p.Msg {
+			return true
+		}
+	}
+	return false
 }
 
 // addAll adds a list that may itself have been cut.

@@ -51,11 +51,22 @@ func renderSection(w *bufio.Writer, sec *Section, o RenderOptions) {
 }
 
 // describeOrigin says where a value and its references came from, e.g.
-// "nio.conf:12, [[PK_TOKEN]] from the environment".
+// "nio.conf:12, [[PK_TOKEN]] from the environment"; a reference the value
+// holds more than once is named once.
 func describeOrigin(v *Value) string {
 	var b strings.Builder
 	b.WriteString(v.Origin.String())
+	var seen map[Ref]bool
+	if len(v.Refs) > 1 {
+		seen = make(map[Ref]bool, len(v.Refs))
+	}
 	for _, r := range v.Refs {
+		if seen != nil {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+		}
 		b.WriteString(", [[" + r.Name + "]] ")
 		switch r.Source {
 		case FromEnvironment:

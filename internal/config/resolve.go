@@ -98,6 +98,7 @@ func (s *Settings) Resolve(env Environment, root string) Problems {
 		}
 	})
 	r.markSecrets()
+	r.plainKeyFilePaths() // secret.go: a key file's path is no secret
 	r.reportUndefined()
 	return append(r.problems.result(), r.undefined.result()...)
 }
@@ -487,11 +488,12 @@ func (r *resolver) reportUndefined() {
 				r.undefined.more++
 				continue
 			}
-			what := "[[" + short(ref.Name) + "]] is not defined"
+			shown := "[[" + short(ref.Name) + "]]"
+			what := shown + " is not defined"
 			if hidden {
-				what = "a [[ ]] reference in this secret value is not defined (its name is not shown: it may be part of the secret)"
+				shown, what = "", "a [[ ]] reference in this secret value is not defined (its name is not shown: it may be part of the secret)"
 			}
-			r.undefined.addProblem(Problem{Origin: v.Origin, Undefined: true,
+			r.undefined.addProblem(Problem{Origin: v.Origin, Undefined: true, ref: shown,
 				Msg: "[" + short(sec.Name) + "] " + short(v.Key) + ": " + what +
 					" (set it in the environment or in [user_defined]; [niod] allow_undefined = true keeps it as text)"})
 		}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -285,13 +286,19 @@ Credentials_File = /etc/creds
 		t.Errorf("ref %+v: TLS_KEY is not secret by name", r)
 	}
 	got := s.SecretValues()
-	for _, want := range []string{"hunter2", "pg://app:hunter2@db/app", "abc", "https://u:pw@h", pem} {
+	for _, want := range []string{"pg://app:hunter2@db/app", "https://u:pw@h", pem} {
 		found := false
 		for _, g := range got {
 			found = found || g == want
 		}
 		if !found {
 			t.Errorf("SecretValues() = %q lacks %q", got, want)
+		}
+	}
+	// Shorter than MinScrubbedSecret: not scrubbed, and warned about.
+	for _, short := range []string{"hunter2", "abc"} {
+		if slices.Contains(got, short) {
+			t.Errorf("SecretValues() = %q holds the short secret %q", got, short)
 		}
 	}
 	for _, g := range got {

@@ -1,9 +1,20 @@
 package config
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
 
 // Redacted stands in for a secret value wherever settings are shown.
 const Redacted = "********"
+
+// MinScrubbedSecret is the fewest characters a secret must have for niod's
+// log to scrub it. The log masks a secret only where it stands as a whole
+// word, but a short one would still hide ordinary words and numbers
+// ("runtime", "admin", "1234") wherever they appear; such a secret is not
+// scrubbed, and UnscrubbedSecrets warns about it.
+const MinScrubbedSecret = 8
 
 // secretWords mark a key (or a referenced variable) as holding a secret when
 // its name contains one of them, in any case.
@@ -58,21 +69,86 @@ func isKeyFileKey(key string) bool {
 	return !IsSecretKey(strings.ReplaceAll(lower, "private_key", ""))
 }
 
+// looksLikePath reports whether text, a key file's setting, names the file
+// by its path rather than holding the key.
 func looksLikePath(text string) bool {
 	return !strings.ContainsAny(text, " \t\n") && (strings.Contains(text, "/") ||
 		strings.HasSuffix(text, ".key") || strings.HasSuffix(text, ".pem"))
+}
+
+// keyFilePath reports whether text, filled in for a reference to name,
+// is the path of a key file: name names a private key and nothing else
+// secret, and text is a path, not the key itself.
+func keyFilePath(name, text string) bool {
+	return isKeyFileKey(name) && looksLikePath(text) && !IsKeyMaterial(text)
+}
+
+// plainKeyFilePaths runs after markSecrets: it clears Secret on the
+// values that were secret only because a key's or a variable's name says
+// private_key while the value is the path of the key file (ssl_private_key
+// = etc/ssl/cert.key, or = [[SSL_PRIVATE_KEY]] that holds such a path). The
+// path is no secret, so it is shown and logged as is; the file's content is
+// protected where it is read. A value that is a secret as a whole (the key
+// itself, or text that is no path) keeps Secret, and so does one that
+// refers to another secret.
+//
+// Only such values change, and a reference to one, and the fragments of
+// the environment are listed again by the same rule as markSecrets'.
+func (r *resolver) plainKeyFilePaths() {
+	changed := false
+	// r.order has each value after the values it refers to, so a
+	// [user_defined] value is settled before its references are.
+	for _, v := range r.order {
+		if !v.Secret || v.whole {
+			continue
+		}
+		secret := false
+		for i := range v.Refs {
+			ref := &v.Refs[i]
+			switch ref.Source {
+			case FromUserDefined:
+				if u := r.s.Lookup(UserDefined, ref.Name); u != nil && !u.Secret && ref.Secret {
+					ref.Secret, changed = false, true
+				}
+			case FromEnvironment:
+				if text, _ := r.env(ref.Name); ref.Secret && keyFilePath(ref.Name, text) {
+					ref.Secret, changed = false, true
+				}
+			}
+			secret = secret || ref.Secret
+		}
+		// Not secret as a whole, v was secret by its references, or by a
+		// key file's name holding a path: the path is no longer secret.
+		if !secret {
+			v.Secret, changed = false, true
+		}
+	}
+	if !changed {
+		return
+	}
+	r.s.fragments = r.s.fragments[:0]
+	for _, v := range r.order {
+		for _, ref := range v.Refs {
+			if ref.Source == FromEnvironment && (ref.Secret || v.whole) {
+				if text, _ := r.env(ref.Name); text != "" {
+					r.s.fragments = append(r.s.fragments, text)
+				}
+			}
+		}
+	}
 }
 
 // SecretValues returns the text of every secret value, and every fragment
 // of the environment that a reference filled into a secret (so a secret
 // spliced into [niod] command is scrubbed from the runtime's argv too), for
 // a logger that scrubs them from whatever it writes. Each text is listed
-// once.
+// once. Texts shorter than MinScrubbedSecret characters are left out (see
+// UnscrubbedSecrets).
 func (s *Settings) SecretValues() []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(text string) {
-		if text != "" && !seen[text] {
+		if scrubbable(text) && !seen[text] {
 			seen[text] = true
 			out = append(out, text)
 		}
@@ -84,6 +160,54 @@ func (s *Settings) SecretValues() []string {
 	})
 	for _, text := range s.fragments {
 		add(text)
+	}
+	return out
+}
+
+// scrubbable reports whether SecretValues lists a secret's text.
+func scrubbable(text string) bool {
+	return utf8.RuneCountInString(text) >= MinScrubbedSecret
+}
+
+// UnscrubbedSecrets returns a warning for each secret too short for
+// SecretValues to list, once each, at the place it was set, naming its key
+// (never its text): a value that holds a secret as written in its file, or
+// a variable of env (the environment Resolve used) that a reference filled
+// into a secret. Other secret values are made of these, and of the project
+// root, which is no secret. At most MaxProblems are returned, and then one
+// more that counts the rest.
+func (s *Settings) UnscrubbedSecrets(env Environment) Problems {
+	why := " is a secret shorter than " + strconv.Itoa(MinScrubbedSecret) + " characters: " +
+		"niod cannot scrub it from logs without hiding ordinary words, so it is not scrubbed (use a longer one)"
+	var out Problems
+	more := 0
+	seen := map[string]bool{}
+	warn := func(text string, o Origin, what string) {
+		if text == "" || scrubbable(text) || seen[text] {
+			return
+		}
+		seen[text] = true
+		if len(out) == MaxProblems {
+			more++
+			return
+		}
+		out = append(out, Problem{Origin: o, Msg: what + why})
+	}
+	s.All(func(sec *Section, v *Value) {
+		where := "[" + short(sec.Name) + "] " + short(v.Key)
+		if v.Secret && holdsSecretLiteral(v) {
+			warn(v.Text, v.Origin, where)
+		}
+		for _, ref := range v.Refs {
+			if ref.Source == FromEnvironment && (ref.Secret || v.whole) {
+				text, _ := env(ref.Name)
+				warn(text, v.Origin, where+": [["+short(ref.Name)+"]] from the environment")
+			}
+		}
+	})
+	if more > 0 {
+		out = append(out, Problem{Omitted: more,
+			Msg: "... and " + strconv.Itoa(more) + " more secrets shorter than " + strconv.Itoa(MinScrubbedSecret) + " characters, not scrubbed either"})
 	}
 	return out
 }

@@ -23,6 +23,17 @@ const minSecretLen = 4
 // of defence: code should still avoid logging secrets in the first place.
 // The zero value is an empty set ready for use.
 //
+// A secret is replaced where it stands as a whole token, as regexp's \b
+// would put it: where it begins with a word character (an ASCII letter,
+// digit or underscore), the character before it must not be one, and
+// where it ends with one, the character after it must not be one. So the
+// secret "hunter22" is masked in "pw=hunter22," but not in "hunter222".
+// A secret that begins or ends with another character has no such
+// requirement on that side. The line is the encoded one, in which a
+// character such as a tab may be written as an escape sequence ("\t",
+// "\u0009"); the last letter or digit of such a sequence counts as a
+// boundary, so a secret after a tab is masked in JSON too.
+//
 // The secrets are compiled into one Aho–Corasick automaton, so scrubbing a
 // line costs time proportional to the line, whatever the number of secrets,
 // and Add costs time proportional to the total size of all secrets.
@@ -73,8 +84,9 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 }
 
-// Scrub returns s with every occurrence of a registered secret replaced by
-// "********". Overlapping or adjacent occurrences collapse into one mask.
+// Scrub returns s with every occurrence of a registered secret that stands
+// as a whole token replaced by "********". Overlapping or adjacent
+// occurrences collapse into one mask.
 // A nil Redactor returns s unchanged.
 func (r *Redactor) Scrub(s string) string {
 	m := r.load()
@@ -143,19 +155,23 @@ func (r *Redactor) scrubBuffer(buf *buffer.Buffer) {
 type span struct{ start, end int }
 
 // findSpans returns, in order, the maximal ranges of b covered by
-// occurrences of m's patterns; occurrences that overlap or touch share one
-// range, so masking range by range cannot leave a fragment of a secret
-// behind. It returns nil, without allocating, when nothing matched.
+// occurrences of m's patterns that stand as whole tokens (see Redactor);
+// occurrences that overlap or touch share one range, so masking range by
+// range cannot leave a fragment of a secret behind. It returns nil,
+// without allocating, when nothing matched.
 //
-// At each end position only the longest pattern ending there matters: any
-// shorter one ending there lies inside it. The automaton gives that length
-// in constant time, so the scan is linear in len(b).
+// At each end position only the longest pattern ending there that stands
+// as a token matters: any shorter one ending there lies inside it.
+// tokenLen finds it in constant time, so the scan is linear in len(b).
 func findSpans[T string | []byte](m *matcher, b T) []span {
 	var spans []span
 	state := int32(0)
 	for i := 0; i < len(b); i++ {
 		state = m.next(state, b[i])
-		n := m.matchLen(state)
+		if m.match.small[state] == 0 {
+			continue // no pattern ends here: the common case
+		}
+		n := tokenLen(m, state, b, i+1)
 		if n == 0 {
 			continue
 		}
@@ -169,6 +185,89 @@ func findSpans[T string | []byte](m *matcher, b T) []span {
 		spans = append(spans, sp)
 	}
 	return spans
+}
+
+// boundaryWindow is how many bytes before an occurrence startsToken reads:
+// as many as the longest escape sequence, "\UHHHHHHHH", holds.
+const boundaryWindow = 10
+
+// tokenLen returns the length of the longest pattern that ends at b[:end]
+// in state v and stands there as a whole token, 0 if none. Which patterns
+// end there does not depend on b, only on v, and whether one stands as a
+// token depends on b only at its edges.
+//
+// The edge after is the same for all of them. The edge before is judged by
+// the boundaryWindow bytes in front of a pattern. For a pattern that
+// starts at least that far into v's string, those bytes are v's own, so
+// the answer is computed once per state when the automaton is built
+// (matcher.inner). The other patterns ending in v, those that start in the
+// first boundaryWindow bytes of its string, are v itself and the next
+// states along its failure links: at most boundaryWindow of them, each
+// shorter by a byte at least, checked against b here.
+func tokenLen[T string | []byte](m *matcher, v int32, b T, end int) int {
+	if !endsToken(b, end) {
+		return 0
+	}
+	for u, k := v, 0; u != 0 && k < boundaryWindow; u, k = m.fail[u], k+1 {
+		// A state is itself a pattern when its longest match is longer
+		// than its failure state's, which lies inside it.
+		if n := m.match.get(u); n > m.match.get(m.fail[u]) && startsToken(b, end-n) {
+			return n
+		}
+	}
+	return m.inner.get(v)
+}
+
+// isWordByte reports whether c is a word character: an ASCII letter or
+// digit, or '_'.
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// startsToken reports whether an occurrence at b[start:] has a token
+// boundary before it: it is at the start, it does not begin with a word
+// character, or the character before it is not one.
+func startsToken[T string | []byte](b T, start int) bool {
+	return start == 0 || !isWordByte(b[start]) || !isWordByte(b[start-1]) || escapeTail(b, start-1)
+}
+
+// endsToken reports whether an occurrence ending at b[:end] has a token
+// boundary after it. An escape sequence after it begins with a backslash,
+// which is no word character; one that the occurrence ends with makes its
+// last character stand for one that is not a word character.
+func endsToken[T string | []byte](b T, end int) bool {
+	return end == len(b) || !isWordByte(b[end-1]) || !isWordByte(b[end]) || escapeTail(b, end-1)
+}
+
+// escapeTail reports whether b[k], a word character, may be the end of an
+// escape sequence as the encoders write a character that is not a word
+// character: "\t", "\n", "\x01", "\u00e9", "\U0001f600". It reads only
+// b[k-9:k+1], and it does not tell an escaped backslash followed by a
+// letter from an escape sequence: such a letter counts as a boundary too,
+// which can only mask more.
+func escapeTail[T string | []byte](b T, k int) bool {
+	if k >= 1 && b[k-1] == '\\' {
+		switch b[k] {
+		case 'a', 'b', 'f', 'n', 'r', 't', 'v', 'x', 'u', 'U':
+			return true
+		}
+	}
+	// b[k-m+1:k+1] are the m hex digits read so far, after "\\" and the
+	// letter that says how many may follow.
+	for m := 1; m <= 8 && k-m-1 >= 0 && isHexByte(b[k-m+1]); m++ {
+		if b[k-m-1] != '\\' {
+			continue
+		}
+		switch c := b[k-m]; {
+		case c == 'x' && m <= 2, c == 'u' && m <= 4, c == 'U':
+			return true
+		}
+	}
+	return false
+}
+
+func isHexByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // matcher is an Aho–Corasick automaton over bytes. Nodes are trie nodes
@@ -190,36 +289,48 @@ type matcher struct {
 	label []byte       // the byte on the edge into node v
 	fail  []int32      // node of the longest proper suffix of v's string that is in the trie
 	// match is the length of the longest pattern that is a suffix of v's
-	// string, 0 if none, or longMatch if it is that long or longer and
-	// stored in long. A byte per node instead of four saves a quarter of
-	// the automaton's memory; secrets that long are rare.
-	match []uint8
+	// string, 0 if none.
+	match lengths
+	// inner is the length of the longest pattern that is a suffix of v's
+	// string, starts at least boundaryWindow bytes into it and stands
+	// there as a token by the bytes before it, all v's own; empty when
+	// that is 0 for every node.
+	inner lengths
+}
+
+// lengths holds a match length per node in a byte, or longMatch with the
+// length in long: a byte per node instead of four saves a quarter of the
+// automaton's memory, and secrets that long are rare.
+type lengths struct {
+	small []uint8
 	long  map[int32]int32
 }
 
-// longMatch marks a match length kept in matcher.long.
+// longMatch marks a length kept in lengths.long.
 const longMatch = 255
 
-// matchLen returns the length of the longest pattern ending in state v, 0
-// if none.
-func (m *matcher) matchLen(v int32) int {
-	if n := m.match[v]; n != longMatch {
+// get returns the length of node v; 0 for a node of an empty table.
+func (l *lengths) get(v int32) int {
+	if l.small == nil {
+		return 0
+	}
+	if n := l.small[v]; n != longMatch {
 		return int(n)
 	}
-	return int(m.long[v])
+	return int(l.long[v])
 }
 
-// setMatch records that the longest pattern ending in state v has length n.
-func (m *matcher) setMatch(v int32, n int) {
+// set records length n for node v.
+func (l *lengths) set(v int32, n int) {
 	if n < longMatch {
-		m.match[v] = uint8(n)
+		l.small[v] = uint8(n)
 		return
 	}
-	m.match[v] = longMatch
-	if m.long == nil {
-		m.long = make(map[int32]int32)
+	l.small[v] = longMatch
+	if l.long == nil {
+		l.long = make(map[int32]int32)
 	}
-	m.long[v] = int32(n)
+	l.long[v] = int32(n)
 }
 
 // has reports whether p is one of m's patterns; a nil m has none.
@@ -235,7 +346,7 @@ func (m *matcher) has(p string) bool {
 	}
 	// A match inherited through failure links is shorter than the node's
 	// depth, len(p); only the node's own pattern has that length.
-	return m.matchLen(v) == len(p)
+	return m.match.get(v) == len(p)
 }
 
 // child returns v's child along c, or 0 if there is none.
@@ -289,9 +400,12 @@ func newMatcher(patterns []string) *matcher {
 	}
 	m := &matcher{
 		label: make([]byte, 1, total+1),
-		match: make([]uint8, 1, total+1),
+		match: lengths{small: make([]uint8, 1, total+1)},
 	}
 	parent := make([]int32, 1, total+1) // only needed while building
+	// levels[d] is the first node of depth d, nodes being numbered breadth
+	// first; only needed while building too.
+	levels := []int32{0}
 
 	// The patterns are copied into one arena, so that reading the byte at
 	// depth d of each is not a pointer chase to a string of its own.
@@ -310,6 +424,7 @@ func newMatcher(patterns []string) *matcher {
 	var scratch []reach
 	byteAt := func(e reach) byte { return arena[e.pos] }
 	for d := 1; len(cur) > 0; d++ {
+		levels = append(levels, int32(len(m.label)))
 		nextLevel = nextLevel[:0]
 		for g := 0; g < len(cur); {
 			h := g + 1
@@ -322,11 +437,11 @@ func newMatcher(patterns []string) *matcher {
 				c := byteAt(group[i])
 				w := int32(len(m.label))
 				m.label = append(m.label, c)
-				m.match = append(m.match, 0)
+				m.match.small = append(m.match.small, 0)
 				parent = append(parent, group[i].node)
 				for ; i < len(group) && byteAt(group[i]) == c; i++ {
 					if e := group[i]; e.pos+1 == e.end {
-						m.setMatch(w, d)
+						m.match.set(w, d)
 					} else {
 						nextLevel = append(nextLevel, reach{w, e.pos + 1, e.end})
 					}
@@ -388,12 +503,81 @@ func newMatcher(patterns []string) *matcher {
 	for w := m.first[1]; w < n; w++ {
 		f := m.next(m.fail[parent[w]], m.label[w])
 		m.fail[w] = f
-		if m.match[w] == 0 {
-			m.setMatch(w, m.matchLen(f))
+		if m.match.small[w] == 0 {
+			m.match.set(w, m.match.get(f))
 		}
 		fill(w, f)
 	}
+	m.setInners(append(levels, n))
 	return m
+}
+
+// setInners fills in matcher.inner, in time linear in the size of the
+// trie: boundaryWindow steps at most per node. levels[d] is the first node
+// whose string is d bytes long, and the last entry is the number of nodes.
+//
+// The patterns that are suffixes of v's string and shorter than it are
+// those of its failure state f, a suffix of it. Those that start at least
+// boundaryWindow bytes into f's string are judged by f's bytes, the same
+// in v's string: that is inner of f. The others, at most boundaryWindow of
+// them, f and the states along its failure links, are judged here by v's
+// bytes. They are the longer ones, so the first that stands as a token
+// wins over inner of f.
+//
+// A depth-first walk of the trie keeps the string of the node it is at in
+// path, so that the bytes before a suffix can be read; inner of f is added
+// afterwards, in breadth-first order, in which f comes before v. When no
+// pattern lies that deep inside another, as with most sets of secrets,
+// inner is 0 everywhere and left nil.
+func (m *matcher) setInners(levels []int32) {
+	n := int32(len(m.label))
+	maxDepth := int32(len(levels) - 2)
+	if maxDepth <= boundaryWindow {
+		return
+	}
+	need := false
+	for v := levels[boundaryWindow+1]; v < n && !need; v++ {
+		need = m.match.get(m.fail[v]) > 0
+	}
+	if !need {
+		return
+	}
+	m.inner.small = make([]uint8, n)
+	path := make([]byte, maxDepth)
+	type node struct{ v, depth int32 }
+	stack := make([]node, 0, 64)
+	for w := m.first[1] - 1; w >= 1; w-- {
+		stack = append(stack, node{w, 1})
+	}
+	for len(stack) > 0 {
+		v, d := stack[len(stack)-1].v, stack[len(stack)-1].depth
+		stack = stack[:len(stack)-1]
+		path[d-1] = m.label[v]
+		for w := m.first[v+1] - 1; w >= m.first[v]; w-- {
+			stack = append(stack, node{w, d + 1})
+		}
+		if d <= boundaryWindow {
+			continue
+		}
+		str := path[:d]
+		for u, k := m.fail[v], 0; u != 0 && k < boundaryWindow; u, k = m.fail[u], k+1 {
+			l := m.match.get(u)
+			if l == 0 {
+				break // no pattern ends in u, nor along its failure links
+			}
+			if start := int(d) - l; l > m.match.get(m.fail[u]) && start >= boundaryWindow && startsToken(str, start) {
+				m.inner.set(v, l)
+				break
+			}
+		}
+	}
+	for v := m.first[1]; v < n; v++ {
+		if m.inner.small[v] == 0 {
+			if l := m.inner.get(m.fail[v]); l > 0 {
+				m.inner.set(v, l)
+			}
+		}
+	}
 }
 
 // sortByByte sorts group stably by key, using scratch (returned, possibly

@@ -13,6 +13,8 @@ import (
 	"niod/internal/config"
 	"niod/internal/exitcode"
 	"niod/internal/privs"
+	"niod/internal/shell"
+	"niod/internal/tlscheck"
 )
 
 const certHelp = `Makes a local certificate authority (CA) the first time, in --ca-dir, and
@@ -22,15 +24,19 @@ CA certificate that clients trust and the runtime serves as its chain.
 Existing files are never replaced without --force. It prints the settings
 that point the runtime at the files; --update-settings writes them.
 
-Relative --out and --update-settings paths are under the project root;
-a relative --ca-dir is under the current directory. NIOD_ROOT and
-NIOD_USER stand for -r and -u.
+It reads [rest] host and port from the settings (-s, default nio.conf
+when there is one) to print the URL clients try.
+
+Relative --out, -s and --update-settings paths are under the project
+root; a relative --ca-dir is under the current directory. NIOD_ROOT,
+NIOD_SETTINGS and NIOD_USER stand for -r, -s and -u.
 `
 
 const certExitCodes = `
 Exit codes: 0 ok; 64 bad flags; 77 permission denied; 78 a file exists
-(use --force), the CA cannot be used or the settings file cannot be
-updated: fix what the message says and run again; 70 internal error.
+(use --force), the CA cannot be used, the settings given with -s do not
+load or the settings file cannot be updated: fix what the message says and
+run again; 70 internal error.
 `
 
 // certCmd makes a local CA (once) and an instance certificate signed by it.
@@ -42,7 +48,7 @@ func certCmd(inv *invocation, args []string) int {
 	fs.Usage = func() {}
 	var (
 		root, out, caDir, keyType, userFlag, settingsFile string
-		hosts                                             []string
+		hosts, settingsFiles                              []string
 		days                                              int
 		force                                             bool
 	)
@@ -51,6 +57,7 @@ func certCmd(inv *invocation, args []string) int {
 		keyTypes = append(keyTypes, string(k))
 	}
 	fs.StringVarP(&root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
+	fs.StringArrayVarP(&settingsFiles, "settings", "s", nil, "settings file to read [rest] host and port from, repeatable, later files win (default: nio.conf when there is one; env NIOD_SETTINGS=a.conf,b.conf)")
 	fs.StringVar(&out, "out", "", "directory of cert.crt, cert.key and ca.crt (default ROOT/etc/ssl)")
 	fs.StringVar(&caDir, "ca-dir", "", "directory of the CA, ca.crt and ca.key (default $XDG_CONFIG_HOME/niod/ca or ~/.config/niod/ca)")
 	fs.StringArrayVar(&hosts, "host", nil, "DNS name or IP address the certificate is for, repeatable; the first is its common name (default: this host's name, localhost, 127.0.0.1, ::1)")
@@ -120,6 +127,12 @@ func certCmd(inv *invocation, args []string) int {
 		}
 	}
 
+	// So are the settings the URL comes from.
+	restHost, port, code := restAddress(inv, project.Root, settingsFiles)
+	if code != exitcode.OK {
+		return code
+	}
+
 	res, err := certs.Issue(certs.Request{
 		CADir: caDir, OutDir: out, Hosts: names, Days: days, KeyType: kt,
 		Force: force, Owner: owner, Show: project.Show,
@@ -151,8 +164,9 @@ func certCmd(inv *invocation, args []string) int {
 	if res.ChainKept {
 		chain = project.Show(res.Chain) + " is the CA certificate already"
 	}
-	fmt.Fprintf(w, "wrote %s and %s for %s (%s, until %s); %s\n",
-		project.Show(res.Cert), project.Show(res.Key), strings.Join(res.Hosts, ", "), kt, day(res.NotAfter), chain)
+	fmt.Fprintf(w, "wrote %s and %s for %s (%s, valid for %s, until %s); %s\n",
+		project.Show(res.Cert), project.Show(res.Key), strings.Join(res.Hosts, ", "), kt,
+		tlscheck.Remaining(time.Until(res.NotAfter)), day(res.NotAfter), chain)
 	if sf != nil {
 		verb := "updated"
 		if !sf.Exists {
@@ -171,8 +185,66 @@ func certCmd(inv *invocation, args []string) int {
 	for _, s := range settings {
 		fmt.Fprintf(w, "%s = %s\n", s.Key, s.Value)
 	}
-	fmt.Fprintf(w, "\nClients trust it with ca.crt:\n\n  curl --cacert %s https://%s:PORT/nio\n", res.Chain, certs.ClientHost(res.Hosts))
+	fmt.Fprintf(w, "\nClients trust it with ca.crt:\n\n  curl --cacert %s %s\n", shell.Quote(res.Chain), certs.ClientURL(res.Hosts, restHost, port))
 	return exitcode.OK
+}
+
+// restAddress reads [rest] host and port from the project's settings,
+// resolved as niod run resolves them, for the URL niod cert prints. Files
+// given (-s, NIOD_SETTINGS) must load, or it prints why and returns 78;
+// without, nio.conf is read when there is one, and what stops it loading is
+// a warning. An undefined [[ NAME ]] elsewhere does not matter here: one in
+// the port or host is a warning, and the URL then says PORT.
+func restAddress(inv *invocation, root string, files []string) (host, port string, code int) {
+	for _, kv := range inv.environ {
+		if value, ok := strings.CutPrefix(kv, "NIOD_SETTINGS="); ok && len(files) == 0 {
+			for _, f := range strings.Split(value, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	given := len(files) > 0
+	if !given {
+		if _, err := os.Lstat(config.RootPath(root, config.DefaultFile)); err != nil {
+			return "", "", exitcode.OK
+		}
+	}
+	req := config.Request{Root: root, Files: files, Environ: inv.environ,
+		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0,
+		Flags: []config.OptionSource{{Key: "allow_undefined", Text: "true", Origin: config.Origin{File: "niod cert"}}}}
+	l, ps := config.Load(req)
+	if len(ps) > 0 {
+		if given {
+			printProblems(inv, ps)
+			return "", "", exitcode.Config
+		}
+		more := ""
+		if len(ps) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(ps)-1)
+		}
+		fmt.Fprintf(inv.stderr, "warning: the URL below says PORT, since %s does not load: %s%s\n", config.DefaultFile, ps[0].Error(), more)
+		return "", "", exitcode.OK
+	}
+	for _, key := range []string{"host", "port"} {
+		v := l.Settings.Lookup("rest", key)
+		if v == nil {
+			continue
+		}
+		for _, ref := range v.Refs {
+			if ref.Source == config.Unresolved {
+				fmt.Fprintf(inv.stderr, "warning: %s: [rest] %s refers to [[%s]], which no settings file nor the environment defines (give the file that does with -s)\n", v.Origin, key, ref.Name)
+				return "", "", exitcode.OK
+			}
+		}
+		if key == "host" {
+			host = strings.TrimSpace(v.Text)
+		} else {
+			port = strings.TrimSpace(v.Text)
+		}
+	}
+	return host, port, exitcode.OK
 }
 
 // certError prints err and returns its exit code: 78 for what the user

@@ -5,7 +5,10 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+
+	"niod/internal/health"
 )
 
 // Hosts checks the hosts a certificate is to be for (CheckHost) and returns
@@ -38,6 +41,27 @@ func ClientHost(hosts []string) string {
 		return "[" + hosts[0] + "]"
 	}
 	return hosts[0]
+}
+
+// ClientURL is the URL of the runtime's API, GET /nio, that a client on
+// this machine tries with a certificate for hosts: on restHost ([rest]
+// host) when the certificate names it and it is not a wildcard address,
+// else on ClientHost; on port ([rest] port), or the word PORT when it is not
+// a port number.
+func ClientURL(hosts []string, restHost, port string) string {
+	host := ClientHost(hosts)
+	if !health.IsWildcard(restHost) {
+		if h, err := CheckHost(restHost); err == nil && slices.Contains(hosts, h) {
+			host = h
+			if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
+				host = "[" + h + "]"
+			}
+		}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		port = "PORT"
+	}
+	return "https://" + host + ":" + port + "/nio"
 }
 
 // DefaultHosts are the names a certificate gets without --host: this

@@ -4,18 +4,54 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"niod/internal/config"
 )
 
+// sslKeys pairs the [rest] keys of the runtime's TLS files with the
+// [user_defined] keys niod cert sets for them, as the runtime's settings
+// template refers to them.
+var sslKeys = []struct{ rest, userDefined string }{
+	{"ssl_certificate", "SSL_CERTIFICATE"},
+	{"ssl_private_key", "SSL_PRIVATE_KEY"},
+	{"ssl_certificate_chain", "SSL_CERTIFICATE_CHAIN"},
+}
+
 // Settings are the [user_defined] keys that point the runtime at the files
 // Issue writes to outDir, their paths named as Show names them.
 func (p Project) Settings(outDir string) []config.Setting {
-	return []config.Setting{
-		{Key: "SSL_CERTIFICATE", Value: p.Show(filepath.Join(outDir, CertFile))},
-		{Key: "SSL_PRIVATE_KEY", Value: p.Show(filepath.Join(outDir, KeyFile))},
-		{Key: "SSL_CERTIFICATE_CHAIN", Value: p.Show(filepath.Join(outDir, ChainFile))},
+	out := make([]config.Setting, len(sslKeys))
+	for i, name := range []string{CertFile, KeyFile, ChainFile} {
+		out[i] = config.Setting{Key: sslKeys[i].userDefined, Value: p.Show(filepath.Join(outDir, name))}
 	}
+	return out
+}
+
+// SettingsFileOf is the settings file whose [user_defined]
+// SSL_CERTIFICATE, SSL_PRIVATE_KEY and SSL_CERTIFICATE_CHAIN [rest]
+// ssl_certificate, ssl_private_key and ssl_certificate_chain (when set) of
+// the resolved s are, each being nothing but a reference to its key: niod
+// cert --update-settings FILE then points them at its files. "" when they
+// are not, or not all set in one file.
+func SettingsFileOf(s *config.Settings) string {
+	file := ""
+	for _, k := range sslKeys {
+		v := s.Lookup("rest", k.rest)
+		if v == nil || strings.TrimSpace(v.Raw) == "" {
+			if k.rest == "ssl_certificate_chain" {
+				continue
+			}
+			return ""
+		}
+		raw := strings.TrimSpace(v.Raw)
+		whole := strings.HasPrefix(raw, "[[") && strings.HasSuffix(raw, "]]") && strings.TrimSpace(raw[2:len(raw)-2]) == k.userDefined
+		if !whole || len(v.Refs) != 1 || v.Refs[0].Source != config.FromUserDefined || file != "" && v.Refs[0].Origin.File != file {
+			return ""
+		}
+		file = v.Refs[0].Origin.File
+	}
+	return file
 }
 
 // ReadSettings reads the settings file named file (under the root unless

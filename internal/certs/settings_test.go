@@ -211,3 +211,36 @@ func assertFile(t *testing.T, path, want string, mode os.FileMode) {
 		t.Errorf("%s: mode %04o, want %04o", path, m, mode)
 	}
 }
+
+func TestCertSettingsFileOf(t *testing.T) {
+	const refs = "[rest]\nssl_certificate = [[SSL_CERTIFICATE]]\nssl_private_key = [[ SSL_PRIVATE_KEY ]]\nssl_certificate_chain = [[SSL_CERTIFICATE_CHAIN]]\n"
+	const defs = "[user_defined]\nSSL_CERTIFICATE = a.pem\nSSL_PRIVATE_KEY = a.key\nSSL_CERTIFICATE_CHAIN = chain.pem\n"
+	for _, tt := range []struct {
+		name  string
+		files [][2]string // name, text, read in order
+		env   map[string]string
+		want  string
+	}{
+		{"references to one file", [][2]string{{"nio.conf", refs}, {"secrets.conf", defs}}, nil, "secrets.conf"},
+		{"all in one file", [][2]string{{"nio.conf", refs + defs}}, nil, "nio.conf"},
+		{"no chain", [][2]string{{"nio.conf", strings.Replace(refs, "[[SSL_CERTIFICATE_CHAIN]]", "", 1)}, {"secrets.conf", defs}}, nil, "secrets.conf"},
+		{"a later file wins", [][2]string{{"nio.conf", refs + defs}, {"secrets.conf", defs}}, nil, "secrets.conf"},
+		{"split over two files", [][2]string{{"nio.conf", refs + "[user_defined]\nSSL_CERTIFICATE = a.pem\n"}, {"secrets.conf", "[user_defined]\nSSL_PRIVATE_KEY = a.key\nSSL_CERTIFICATE_CHAIN = c.pem\n"}}, nil, ""},
+		{"from the environment", [][2]string{{"nio.conf", refs}, {"secrets.conf", defs}}, map[string]string{"SSL_PRIVATE_KEY": "/k.key"}, ""},
+		{"paths", [][2]string{{"nio.conf", "[rest]\nssl_certificate = a.pem\nssl_private_key = a.key\n"}}, nil, ""},
+		{"more than a reference", [][2]string{{"nio.conf", strings.Replace(refs, "[[SSL_CERTIFICATE]]", "etc/[[SSL_CERTIFICATE]]", 1)}, {"secrets.conf", defs}}, nil, ""},
+		{"another name", [][2]string{{"nio.conf", strings.Replace(refs, "[[SSL_CERTIFICATE]]", "[[CERT]]", 1)}, {"secrets.conf", defs + "CERT = a.pem\n"}}, nil, ""},
+		{"no key", [][2]string{{"nio.conf", "[rest]\nssl_certificate = [[SSL_CERTIFICATE]]\n"}, {"secrets.conf", defs}}, nil, ""},
+	} {
+		s := config.New()
+		for _, f := range tt.files {
+			if ps := s.Read(f[0], []byte(f[1])); len(ps) > 0 {
+				t.Fatalf("%s: %v", tt.name, ps)
+			}
+		}
+		s.Resolve(func(name string) (string, bool) { v, ok := tt.env[name]; return v, ok }, "/project")
+		if got := SettingsFileOf(s); got != tt.want {
+			t.Errorf("%s: SettingsFileOf = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

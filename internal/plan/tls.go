@@ -1,8 +1,11 @@
 package plan
 
 import (
+	"os"
+	"strings"
 	"time"
 
+	"niod/internal/certs"
 	"niod/internal/config"
 	"niod/internal/health"
 	"niod/internal/tlscheck"
@@ -46,17 +49,47 @@ func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
 		return TLS{}, config.Problems{{Origin: certAt, Msg: "[rest] ssl_certificate is set but ssl_private_key is empty"}}
 	}
 	var ps config.Problems
-	findings, notAfter := tlscheck.Check(out.Files, time.Now())
-	out.NotAfter = notAfter
-	for _, f := range findings {
+	res := tlscheck.Check(out.Files, time.Now())
+	out.NotAfter = res.NotAfter
+	advice := ""
+	for _, f := range res.Findings {
+		msg := f.Msg
+		if f.Remake != "" {
+			if advice == "" {
+				advice = remake(l, out.Files, res.Hosts).Advice(exists)
+			}
+			msg += "; " + f.Remake + ", " + advice
+		}
 		if !f.Fatal {
-			out.Warnings = append(out.Warnings, f.Msg)
+			out.Warnings = append(out.Warnings, msg)
 			continue
 		}
 		_, origin := restValue(l, f.Setting)
-		ps = append(ps, config.Problem{Origin: origin, Msg: "[rest] " + f.Setting + ": " + f.Msg})
+		ps = append(ps, config.Problem{Origin: origin, Msg: "[rest] " + f.Setting + ": " + msg})
 	}
 	return out, ps
+}
+
+// remake is what niod cert is to replace for the files f of l, whose
+// certificate names hosts, so that its advice fixes them as it is printed:
+// for this root, settings and [rest] host, and with files the runtime's
+// user owns (a user named by a secret is not printed).
+func remake(l *config.Loaded, f tlscheck.Files, hosts []string) certs.Remake {
+	user := l.Options.User
+	if user != "" && l.Options.Group != "" {
+		user += ":" + l.Options.Group
+	}
+	if l.Options.IsSecret("user") || l.Options.IsSecret("group") {
+		user = ""
+	}
+	return certs.Remake{Root: l.Root, Settings: l.Files, Cert: f.Cert, Key: f.Key, Chain: f.Chain,
+		Host: strings.Trim(f.Host, "[]"), Hosts: hosts, User: user, SettingsFile: certs.SettingsFileOf(l.Settings)}
+}
+
+// exists reports whether there is a file, or a link, at path.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // tlsFiles is what [rest] configures for TLS, paths absolute; the host to

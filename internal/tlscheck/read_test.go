@@ -19,8 +19,7 @@ func checkPromptly(t *testing.T, f Files) []Finding {
 	t.Helper()
 	done := make(chan []Finding, 1)
 	go func() {
-		findings, _ := Check(f, time.Now())
-		done <- findings
+		done <- Check(f, time.Now()).Findings
 	}()
 	select {
 	case findings := <-done:

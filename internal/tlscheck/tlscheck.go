@@ -8,8 +8,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
+
+	"niod/internal/shell"
 )
 
 // ExpiryWarning is how close to its end a certificate gets a warning.
@@ -31,60 +35,143 @@ type Finding struct {
 	Setting string
 	Msg     string
 	Fatal   bool
+	// Remake is set when a new certificate and key made by niod cert fix
+	// it: the words that lead to that command ("to make a new one"), for
+	// the caller, who knows the project, to add the command after.
+	Remake string
+}
+
+// Result is what Check found.
+type Result struct {
+	Findings []Finding
+	// NotAfter is the certificate's end when it could be read.
+	NotAfter time.Time
+	// Hosts are the DNS names and IP addresses the certificate is for,
+	// as it lists them; none when it could not be read.
+	Hosts []string
 }
 
 // Check validates f at now, so that a wrong path, a key that belongs to
 // another certificate, an expired certificate or a world-readable key is
 // one clear line at start instead of a runtime that cannot serve. The files
 // are read as ReadFile reads them: a FIFO, a device or a huge file is
-// refused at once instead of hanging or exhausting niod. NotAfter is the
-// certificate's end when it could be read.
-func Check(f Files, now time.Time) (findings []Finding, notAfter time.Time) {
-	fatal := func(setting, format string, args ...any) {
-		findings = append(findings, Finding{Setting: setting, Msg: fmt.Sprintf(format, args...), Fatal: true})
+// refused at once instead of hanging or exhausting niod.
+func Check(f Files, now time.Time) Result {
+	var r Result
+	add := func(fatal bool, setting, remake, format string, args ...any) {
+		r.Findings = append(r.Findings, Finding{Setting: setting, Msg: fmt.Sprintf(format, args...), Fatal: fatal, Remake: remake})
 	}
 	certs, err := readCerts(f.Cert)
 	if err != nil {
-		fatal("ssl_certificate", "%v", err)
+		add(true, "ssl_certificate", remakeFor(f.Cert, err, "to make it", "to make a new one"), "%v", err)
 	}
 	key, err := readKey(f.Key)
 	if err != nil {
-		fatal("ssl_private_key", "%v", err)
+		add(true, "ssl_private_key", remakeFor(f.Key, err, "to make a new key and certificate", "to make a new key and certificate"), "%v", err)
 	}
 	if len(certs) == 0 {
-		return findings, notAfter
+		return r
 	}
 	leaf := certs[0]
-	notAfter = leaf.NotAfter
+	r.NotAfter = leaf.NotAfter
+	r.Hosts = hosts(leaf)
 	if key != nil {
 		if pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(key.Public()) {
-			fatal("ssl_private_key", "%s is not the key of the certificate %s (give the key it was made with, or make both again: niod cert --force)", f.Key, f.Cert)
+			add(true, "ssl_private_key", "to make both again", "%s is not the key of the certificate %s (give the key it was made with)", f.Key, f.Cert)
 		}
 	}
+	timely := false
 	switch {
 	case now.Before(leaf.NotBefore):
-		fatal("ssl_certificate", "%s is not valid before %s", f.Cert, leaf.NotBefore.UTC().Format(time.RFC3339))
+		add(true, "ssl_certificate", "to make a new one", "%s is not valid before %s (is the clock right?)", f.Cert, leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
-		fatal("ssl_certificate", "%s expired on %s (make a new one: niod cert --force)", f.Cert, leaf.NotAfter.UTC().Format(time.RFC3339))
+		add(true, "ssl_certificate", "to make a new one", "%s expired on %s", f.Cert, leaf.NotAfter.UTC().Format(time.RFC3339))
 	case leaf.NotAfter.Sub(now) < ExpiryWarning:
-		findings = append(findings, Finding{Setting: "ssl_certificate",
-			Msg: fmt.Sprintf("%s expires in %d days, on %s", f.Cert, int(leaf.NotAfter.Sub(now).Hours()/24), leaf.NotAfter.UTC().Format("2006-01-02"))})
+		timely = true
+		add(false, "ssl_certificate", "to make a new one", "%s expires in %s, on %s", f.Cert, Remaining(leaf.NotAfter.Sub(now)), leaf.NotAfter.UTC().Format(time.DateOnly))
+	default:
+		timely = true
 	}
 	if host := strings.Trim(f.Host, "[]"); host != "" {
 		if err := leaf.VerifyHostname(host); err != nil {
-			fatal("ssl_certificate", "%s is for %s, not %s ([rest] host); make one that names it: niod cert --host %s",
-				f.Cert, strings.Join(names(leaf), ", "), host, host)
+			add(true, "ssl_certificate", "to make one that names it", "%s is for %s, not %s ([rest] host)", f.Cert, strings.Join(names(leaf), ", "), host)
 		}
 	}
 	if f.Chain != "" {
 		chain, err := readCerts(f.Chain)
-		if err != nil {
-			fatal("ssl_certificate_chain", "%v", err)
-		} else if err := verify(leaf, certs[1:], chain, now); err != nil {
-			fatal("ssl_certificate_chain", "%s does not verify against %s: %v", f.Cert, f.Chain, err)
+		switch {
+		case err != nil:
+			add(true, "ssl_certificate_chain", remakeFor(f.Chain, err, "to make it with a new certificate", "to make a new one with a new certificate"), "%v", err)
+		default:
+			// A certificate out of its time fails against any chain;
+			// that is said above already.
+			if err := verify(leaf, certs[1:], chain, now); err != nil && (timely || !outOfTime(err, leaf)) {
+				add(true, "ssl_certificate_chain", "to make a new certificate and chain", "%s does not verify against %s: %v", f.Cert, f.Chain, err)
+			}
 		}
 	}
-	return findings, notAfter
+	return r
+}
+
+// Remaining says how long a certificate has left, d, the way niod check
+// and niod cert both say it: in days rounded to the nearest day, so that
+// one made for 10 days says 10 days both when it is made and a moment later;
+// below a day (rounded) in hours, and below half an hour as less than an
+// hour. d is more than zero.
+func Remaining(d time.Duration) string {
+	const day = 24 * time.Hour
+	hours := (d + time.Hour/2) / time.Hour
+	switch {
+	case hours == 0:
+		return "less than an hour"
+	case hours < 24:
+		return plural(int(hours), "hour")
+	}
+	return plural(int((d+day/2)/day), "day")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// remakeFor is the lead to niod cert's command for a file that could not
+// be used because of err: missing when it does not exist (not even as a
+// link), bad when it holds no usable PEM; "" when a new certificate is not
+// the fix (a file niod may not read, a FIFO, a key others can read).
+func remakeFor(path string, err error, missing, bad string) string {
+	var ce *contentError
+	switch {
+	case errors.As(err, &ce):
+		return bad
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrNotExist) {
+			return missing
+		}
+	}
+	return ""
+}
+
+// outOfTime reports whether err is x509's error for leaf used outside its
+// validity.
+func outOfTime(err error, leaf *x509.Certificate) bool {
+	var ie x509.CertificateInvalidError
+	return errors.As(err, &ie) && ie.Reason == x509.Expired && ie.Cert != nil && ie.Cert.Equal(leaf)
+}
+
+// hosts are the names and addresses leaf is for, in its order, or its
+// common name when it has no SAN.
+func hosts(leaf *x509.Certificate) []string {
+	out := append([]string(nil), leaf.DNSNames...)
+	for _, ip := range leaf.IPAddresses {
+		out = append(out, ip.String())
+	}
+	if len(out) == 0 && leaf.Subject.CommonName != "" {
+		out = append(out, leaf.Subject.CommonName)
+	}
+	return out
 }
 
 func names(c *x509.Certificate) []string {
@@ -137,14 +224,24 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: a certificate in it does not parse: %v", path, err)
+			return nil, contentErrorf("%s: a certificate in it does not parse: %v", path, err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
+		return nil, contentErrorf("%s: no PEM certificate in it", path)
 	}
 	return certs, nil
+}
+
+// contentError is a file that was read but holds no usable certificate or
+// key: a new one is the fix.
+type contentError struct{ msg string }
+
+func (e *contentError) Error() string { return e.msg }
+
+func contentErrorf(format string, args ...any) error {
+	return &contentError{msg: fmt.Sprintf(format, args...)}
 }
 
 type signer interface{ Public() crypto.PublicKey }
@@ -158,22 +255,22 @@ func readKey(path string) (signer, error) {
 	// again, nor of a link to it.
 	if f.Mode.Perm()&0o044 != 0 {
 		if target != path {
-			return nil, fmt.Errorf("%s (a link to %s) is readable by group or others (mode %04o); run: chmod 600 %s", path, target, f.Mode.Perm(), target)
+			return nil, fmt.Errorf("%s (a link to %s) is readable by group or others (mode %04o); run: chmod 600 %s", path, target, f.Mode.Perm(), shell.Quote(target))
 		}
-		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, f.Mode.Perm(), path)
+		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); run: chmod 600 %s", path, f.Mode.Perm(), shell.Quote(path))
 	}
 	key, err := ParsePrivateKey([]byte(f.Text))
 	switch {
 	case errors.Is(err, ErrNoPrivateKey):
-		return nil, fmt.Errorf("%s: no PEM private key in it", path)
+		return nil, contentErrorf("%s: no PEM private key in it", path)
 	case errors.Is(err, ErrEncryptedKey):
 		return nil, fmt.Errorf("%s: the key is encrypted; the runtime needs it unencrypted (and mode 600)", path)
 	case err != nil:
-		return nil, fmt.Errorf("%s: the private key does not parse: %v", path, err)
+		return nil, contentErrorf("%s: the private key does not parse: %v", path, err)
 	}
 	s, ok := key.(signer)
 	if !ok {
-		return nil, fmt.Errorf("%s: unsupported key type %T", path, key)
+		return nil, contentErrorf("%s: unsupported key type %T", path, key)
 	}
 	return s, nil
 }

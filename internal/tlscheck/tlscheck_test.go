@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,32 +101,41 @@ func TestCheck(t *testing.T) {
 	garbage := p("garbage.crt")
 	os.WriteFile(garbage, []byte("not a certificate\n"), 0o644)
 
+	// Each finding's Remake is the lead to niod cert's command, when a new
+	// certificate is the fix.
 	for _, c := range []struct {
 		name    string
 		f       Files
 		fatal   string // substring of the one fatal finding; "" none
 		warning string
+		remake  string
 	}{
-		{"good", Files{goodCrt, goodKey, caFile, "localhost"}, "", ""},
-		{"good, IP host", Files{goodCrt, goodKey, caFile, "127.0.0.1"}, "", ""},
-		{"good, no host to name", Files{goodCrt, goodKey, "", ""}, "", ""},
-		{"mismatched key", Files{goodCrt, wrongKey, caFile, "localhost"}, "is not the key of the certificate", ""},
-		{"expired", Files{expCrt, expKey, "", "localhost"}, "expired on", ""},
-		{"another host", Files{otherCrt, otherKey, caFile, "localhost"}, "is for elsewhere.example, not localhost", ""},
-		{"world-readable key", Files{goodCrt, openKey, caFile, "localhost"}, "chmod 600 " + openKey, ""},
-		{"missing certificate", Files{p("nope.crt"), goodKey, "", "localhost"}, "nope.crt: no such file", ""},
-		{"missing key", Files{goodCrt, p("nope.key"), "", "localhost"}, "nope.key: no such file", ""},
-		{"not PEM", Files{garbage, goodKey, "", "localhost"}, "no PEM certificate", ""},
-		{"chain of another CA", Files{goodCrt, goodKey, otherCAFile, "localhost"}, "does not verify against", ""},
-		{"expires soon", Files{soonCrt, soonKey, caFile, "localhost"}, "", "expires in 9 days"},
+		{"good", Files{goodCrt, goodKey, caFile, "localhost"}, "", "", ""},
+		{"good, IP host", Files{goodCrt, goodKey, caFile, "127.0.0.1"}, "", "", ""},
+		{"good, no host to name", Files{goodCrt, goodKey, "", ""}, "", "", ""},
+		{"mismatched key", Files{goodCrt, wrongKey, caFile, "localhost"}, wrongKey + " is not the key of the certificate " + goodCrt + " (give the key it was made with)", "", "to make both again"},
+		{"expired", Files{expCrt, expKey, "", "localhost"}, "expired on", "", "to make a new one"},
+		// The chain does not verify an expired certificate: said once.
+		{"expired, with its chain", Files{expCrt, expKey, caFile, "localhost"}, "ssl_certificate: " + expCrt + " expired on", "", "to make a new one"},
+		{"another host", Files{otherCrt, otherKey, caFile, "localhost"}, otherCrt + " is for elsewhere.example, not localhost ([rest] host)", "", "to make one that names it"},
+		{"world-readable key", Files{goodCrt, openKey, caFile, "localhost"}, "chmod 600 " + openKey, "", ""},
+		{"missing certificate", Files{p("nope.crt"), goodKey, "", "localhost"}, "nope.crt: no such file", "", "to make it"},
+		{"missing key", Files{goodCrt, p("nope.key"), "", "localhost"}, "nope.key: no such file", "", "to make a new key and certificate"},
+		{"missing directory", Files{p("etc/ssl/cert.crt"), goodKey, "", "localhost"}, "cert.crt: no such file", "", "to make it"},
+		{"not PEM", Files{garbage, goodKey, "", "localhost"}, "no PEM certificate", "", "to make a new one"},
+		{"chain of another CA", Files{goodCrt, goodKey, otherCAFile, "localhost"}, "does not verify against", "", "to make a new certificate and chain"},
+		{"expires soon", Files{soonCrt, soonKey, caFile, "localhost"}, "", soonCrt + " expires in 10 days, on " + soon.cert.NotAfter.UTC().Format(time.DateOnly), "to make a new one"},
 	} {
-		findings, _ := Check(c.f, now)
-		var fatal, warn []string
-		for _, f := range findings {
+		res := Check(c.f, now)
+		var fatal, warn, remake []string
+		for _, f := range res.Findings {
 			if f.Fatal {
 				fatal = append(fatal, f.Setting+": "+f.Msg)
 			} else {
 				warn = append(warn, f.Msg)
+			}
+			if f.Remake != "" {
+				remake = append(remake, f.Remake)
 			}
 		}
 		switch {
@@ -134,11 +144,54 @@ func TestCheck(t *testing.T) {
 		case c.fatal != "" && (len(fatal) != 1 || !strings.Contains(fatal[0], c.fatal)):
 			t.Errorf("%s: problems %q, want one with %q", c.name, fatal, c.fatal)
 		}
-		if c.warning != "" && (len(warn) != 1 || !strings.Contains(warn[0], c.warning)) {
+		if c.warning != "" && (len(warn) != 1 || warn[0] != c.warning) {
 			t.Errorf("%s: warnings %q, want %q", c.name, warn, c.warning)
 		}
 		if c.warning == "" && len(warn) > 0 {
 			t.Errorf("%s: unexpected warnings %q", c.name, warn)
+		}
+		if want := []string{c.remake}; c.remake == "" && len(remake) > 0 || c.remake != "" && !slices.Equal(remake, want) {
+			t.Errorf("%s: remake leads %q, want %q", c.name, remake, c.remake)
+		}
+	}
+	if got := Check(Files{otherCrt, otherKey, caFile, "localhost"}, now).Hosts; !slices.Equal(got, []string{"elsewhere.example"}) {
+		t.Errorf("Hosts = %q, want the certificate's names", got)
+	}
+	if got := Check(Files{goodCrt, goodKey, caFile, ""}, now).Hosts; !slices.Equal(got, []string{"localhost", "127.0.0.1"}) {
+		t.Errorf("Hosts = %q, want the certificate's names", got)
+	}
+}
+
+// Remaining rounds to the nearest day, so that a certificate made for N
+// days says N days from the moment it is made; below a day it counts hours.
+func TestRemaining(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * day, "10 days"},
+		{10*day - time.Second, "10 days"},
+		{10*day + time.Second, "10 days"},
+		{10*day - 12*time.Hour, "10 days"},
+		{10*day - 12*time.Hour - time.Second, "9 days"},
+		{10*day + 12*time.Hour - time.Second, "10 days"},
+		{30*day - time.Second, "30 days"},
+		{2 * day, "2 days"},
+		{day, "1 day"},
+		{day - time.Second, "1 day"},
+		{day - 30*time.Minute, "1 day"},
+		{day - 30*time.Minute - time.Second, "23 hours"},
+		{2 * time.Hour, "2 hours"},
+		{90 * time.Minute, "2 hours"},
+		{90*time.Minute - time.Second, "1 hour"},
+		{time.Hour, "1 hour"},
+		{30 * time.Minute, "1 hour"},
+		{30*time.Minute - time.Second, "less than an hour"},
+		{time.Second, "less than an hour"},
+	} {
+		if got := Remaining(tt.d); got != tt.want {
+			t.Errorf("Remaining(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

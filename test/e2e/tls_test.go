@@ -51,7 +51,7 @@ func TestTLSProbeVerifiesTheRuntime(t *testing.T) {
 	}
 	sd := listenNotify(t)
 	port := freePort(t)
-	c := conf{port: port, test: "workers = 0", niod: "ready = probe\nhealth_interval = 200ms"}
+	c := conf{port: port, test: "workers = 0", niod: "ready = probe\nhealth_interval = 200ms\nhealth_timeout = 150ms"}
 	// The certificate names localhost: serve there, over TLS.
 	text := strings.Replace(c.text(t), "[rest]\nhost = 127.0.0.1\n", "[rest]\nhost = localhost\n"+tlsRest, 1)
 	mustWrite(t, filepath.Join(root, "nio.conf"), text, 0o600)
@@ -127,7 +127,7 @@ func TestTLSBadFiles(t *testing.T) {
 		{"another host", elseCrt, elseKey, "", 78, "is for elsewhere.example, not localhost"},
 		{"world-readable key", goodCrt, openKey, "", 78, "chmod 600 " + openKey},
 		{"missing file", filepath.Join(root, "missing.crt"), goodKey, "", 78, "missing.crt: no such file"},
-		{"expires soon", soonCrt, soonKey, "", 0, "warning: " + soonCrt + " expires in 4 days"},
+		{"expires soon", soonCrt, soonKey, "", 0, "warning: " + soonCrt + " expires in 5 days"},
 		{"no TLS with require_tls", "", "", "[niod]\nrequire_tls = true\n", 78, "require_tls is set"},
 		{"no TLS", "", "", "", 0, "warning: the runtime's API is served without TLS"},
 	} {

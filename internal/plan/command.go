@@ -151,13 +151,13 @@ func lookPath(name, path, root string) (string, error) {
 			return filepath.Join(dir, name), nil
 		}
 	}
-	return "", &lookupError{name}
+	return "", &lookupError{name, path}
 }
 
-type lookupError struct{ name string }
+type lookupError struct{ name, path string }
 
 func (e *lookupError) Error() string {
-	return "command " + e.name + " not found on the runtime's PATH (give its full path, or check venv)"
+	return "command " + e.name + " not found on the runtime's PATH " + e.path + " (give its full path, or check venv)"
 }
 
 func executable(path string) error {

@@ -104,11 +104,17 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 		return nil, configFailure(ps)
 	}
 	p.Warnings = append(p.Warnings, rootRunWarnings(p.User, p.Spec, p.Venv, 0)...)
-	if problems := reachable(p.User, p.Spec, tls); len(problems) > 0 {
+	if problems := reachable(p.User, p.Spec, p.Venv, tls); len(problems) > 0 {
 		for i := range problems {
 			problems[i] = "niod: " + problems[i]
 		}
 		return nil, &Failure{Code: exitcode.NoPerm, Problems: problems}
+	}
+	if p.Spec != nil {
+		for _, w := range l.Warnings {
+			p.Spec.Warnings = append(p.Spec.Warnings, w.Error())
+		}
+		p.Spec.Warnings = append(p.Spec.Warnings, p.Warnings...)
 	}
 	return p, nil
 }
@@ -174,6 +180,10 @@ func supervisorOptions(l *config.Loaded, handoffDir string) (spec.Options, confi
 			ps = append(ps, config.Problem{Origin: o.Origins["health_url"], Msg: "health probe: " + err.Error()})
 		}
 	}
+	if out.HealthURL != "" {
+		ps = append(ps, healthContradictions(o, out)...)
+	}
+	ps = append(ps, restartLimitContradiction(o, out)...)
 	switch o.Ready {
 	case "exec":
 		out.Ready = spec.ReadyExec
@@ -196,4 +206,61 @@ func supervisorOptions(l *config.Loaded, handoffDir string) (spec.Options, confi
 		}
 	}
 	return out, ps
+}
+
+// healthContradictions reports probe options that defeat each other.
+func healthContradictions(o *config.Options, out spec.Options) config.Problems {
+	var ps config.Problems
+	if out.HealthTimeout >= out.HealthInterval {
+		ps = append(ps, contradiction(o, []string{"health_timeout", "health_interval"}, func(show func(string, any) string) string {
+			return fmt.Sprintf("%s is not shorter than %s: a probe could still be waiting when the next one is due; make health_timeout shorter than health_interval",
+				show("health_timeout", out.HealthTimeout), show("health_interval", out.HealthInterval))
+		}))
+	}
+	if out.HealthGrace < out.HealthInterval {
+		ps = append(ps, contradiction(o, []string{"health_grace", "health_interval"}, func(show func(string, any) string) string {
+			return fmt.Sprintf("%s is shorter than %s: a healthy runtime would be restarted between two probes; make health_grace at least health_interval",
+				show("health_grace", out.HealthGrace), show("health_interval", out.HealthInterval))
+		}))
+	}
+	return ps
+}
+
+// restartLimitContradiction reports a restart_limit_window too short to
+// ever hold restart_limit failures, given the back-off between them.
+func restartLimitContradiction(o *config.Options, out spec.Options) config.Problems {
+	need := out.TimeToLimit()
+	if out.Restart == spec.RestartNever || out.RestartLimit == 0 || out.RestartLimitWindow >= need {
+		return nil
+	}
+	return config.Problems{contradiction(o, []string{"restart_limit_window", "restart_limit", "restart_delay", "restart_max_delay"}, func(show func(string, any) string) string {
+		return fmt.Sprintf("%s is shorter than the back-off takes to reach %s: %d failures in a row need at least %v with %s and %s, so the limit could never be hit; lengthen restart_limit_window or lower restart_limit",
+			show("restart_limit_window", out.RestartLimitWindow), show("restart_limit", out.RestartLimit), out.RestartLimit, need,
+			show("restart_delay", out.RestartDelay), show("restart_max_delay", out.RestartMaxDelay))
+	})}
+}
+
+// contradiction is a problem between options: reported where the first of
+// keys that was set is, its message naming each option with its value and,
+// unless that is the problem's own line, where it was set ("the default"
+// for an option left alone), so that both sides can be found.
+func contradiction(o *config.Options, keys []string, msg func(show func(key string, value any) string) string) config.Problem {
+	var at config.Origin
+	for _, k := range keys {
+		if origin, ok := o.Origins[k]; ok {
+			at = origin
+			break
+		}
+	}
+	show := func(key string, value any) string {
+		origin, ok := o.Origins[key]
+		switch {
+		case !ok:
+			return fmt.Sprintf("%s = %v (the default)", key, value)
+		case origin == at:
+			return fmt.Sprintf("%s = %v", key, value)
+		}
+		return fmt.Sprintf("%s = %v (%s)", key, value, origin)
+	}
+	return config.Problem{Origin: at, Msg: msg(show)}
 }

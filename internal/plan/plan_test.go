@@ -142,3 +142,33 @@ func TestRootRunWarnings(t *testing.T) {
 		t.Errorf("as a user: %v", w)
 	}
 }
+
+func TestMakeContradictions(t *testing.T) {
+	probe := "[rest]\nhost = 127.0.0.1\nport = 8181\n"
+	for _, c := range []struct {
+		niod, extra string
+		want        string // "" for no problem
+	}{
+		{niod: "health_interval = 2s\nhealth_timeout = 2s", extra: probe,
+			want: "nio.conf:5: health_timeout = 2s is not shorter than health_interval = 2s (nio.conf:4): "},
+		{niod: "health_interval = 200ms", extra: probe,
+			want: "nio.conf:4: health_timeout = 3s (the default) is not shorter than health_interval = 200ms: "},
+		{niod: "health_interval = 200ms\nhealth_timeout = 1s", extra: "", want: ""}, // no probe: nothing to contradict
+		{niod: "health_interval = 1m", extra: probe,
+			want: "nio.conf:4: health_grace = 30s (the default) is shorter than health_interval = 1m0s: "},
+		{niod: "health_grace = 5s", extra: probe, want: ""}, // equal to the default interval
+		{niod: "restart_limit = 20\nrestart_limit_window = 10s",
+			want: "nio.conf:5: restart_limit_window = 10s is shorter than the back-off takes to reach restart_limit = 20 (nio.conf:4): 20 failures in a row need at least 10.16s with restart_delay = 100ms (the default) and restart_max_delay = 30s (the default)"},
+		{niod: "restart_limit = 20\nrestart_limit_window = 10s\nrestart = never", want: ""},
+		{niod: "restart_limit = 0\nrestart_limit_window = 1ms", want: ""},
+		{niod: "restart_limit = 5\nrestart_limit_window = 1s", want: ""}, // 0.56s fit
+	} {
+		_, fail := Make(request(t, c.niod, c.extra))
+		switch {
+		case c.want == "" && fail != nil:
+			t.Errorf("%q: %v", c.niod, fail)
+		case c.want != "" && (fail == nil || fail.Code != exitcode.Config || len(fail.Problems) != 1 || !strings.HasPrefix(fail.Problems[0], c.want)):
+			t.Errorf("%q: %v, want one config problem starting %q", c.niod, fail, c.want)
+		}
+	}
+}

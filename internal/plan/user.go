@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,15 +47,22 @@ func describeOrigin(o *config.Options, key string) string {
 	return ""
 }
 
-// userEnviron sets HOME, USER and LOGNAME for u.
+// UserPATH is the runtime's PATH (after the venv's bin) when niod runs it
+// as a user: the default su and sudo give, never the PATH of whoever
+// started niod (root's may hold directories the user cannot enter or that
+// others can write to).
+const UserPATH = "/usr/local/bin:/usr/bin:/bin"
+
+// userEnviron sets HOME, USER, LOGNAME and PATH for u, as su and sudo do.
 func userEnviron(environ []string, u *privs.User) []string {
 	if u == nil {
 		return environ
 	}
-	out := make([]string, 0, len(environ)+3)
+	out := make([]string, 0, len(environ)+4)
 	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if k != "HOME" && k != "USER" && k != "LOGNAME" {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "HOME", "USER", "LOGNAME", "PATH":
+		default:
 			out = append(out, kv)
 		}
 	}
@@ -62,32 +70,95 @@ func userEnviron(environ []string, u *privs.User) []string {
 	if name == "" {
 		name = fmt.Sprint(u.UID)
 	}
-	return append(out, "HOME="+u.Home, "USER="+name, "LOGNAME="+name)
+	return append(out, "HOME="+u.Home, "USER="+name, "LOGNAME="+name, "PATH="+UserPATH)
 }
 
-// reachable checks that u can use the project root, the runtime's command
-// and the TLS files the runtime reads.
-func reachable(u *privs.User, s *spec.Spec, tls TLS) []string {
+// reachable checks that u can use the project root, the runtime's command,
+// the venv's python and the TLS files the runtime reads. Each problem is
+// one line naming what needed the access, however many of those one path
+// stands in the way of.
+func reachable(u *privs.User, s *spec.Spec, venv string, tls TLS) []string {
 	if u == nil {
 		return nil
 	}
-	var problems []string
-	check := func(path string, need privs.Need) {
-		if path == "" {
-			return
-		}
-		if err := privs.CheckAccess(u, path, need); err != nil {
-			problems = append(problems, err.Error())
-		}
-	}
+	var needs []accessNeed
 	if s != nil {
-		check(s.Dir, privs.Read|privs.Execute)
-		check(s.Path, privs.Execute)
+		needs = append(needs, accessNeed{"the project root", s.Dir, privs.Read | privs.Execute},
+			accessNeed{"the runtime's command", s.Path, privs.Execute})
 	}
-	check(tls.Files.Cert, privs.Read)
-	check(tls.Files.Key, privs.Read)
-	check(tls.Files.Chain, privs.Read)
-	return problems
+	if venv != "" {
+		needs = append(needs, accessNeed{"the venv", filepath.Join(venv, "bin", "python"), privs.Execute})
+	}
+	needs = append(needs, accessNeed{"the TLS certificate", tls.Files.Cert, privs.Read},
+		accessNeed{"the TLS key", tls.Files.Key, privs.Read}, accessNeed{"the TLS chain", tls.Files.Chain, privs.Read})
+	var failed []accessFailure
+	for _, n := range needs {
+		if n.path == "" {
+			continue
+		}
+		err := privs.CheckAccess(u, n.path, n.need)
+		var ae *privs.AccessError
+		switch {
+		case err == nil:
+		case errors.As(err, &ae):
+			failed = append(failed, accessFailure{n, ae})
+		default:
+			failed = append(failed, accessFailure{n, &privs.AccessError{Path: n.path, Target: n.path, Err: err}})
+		}
+	}
+	return describeAccess(failed)
+}
+
+// accessNeed is one thing the runtime's user must reach.
+type accessNeed struct {
+	what, path string
+	need       privs.Need
+}
+
+type accessFailure struct {
+	accessNeed
+	err *privs.AccessError
+}
+
+// describeAccess renders failures one line per path in the way, in the
+// order first met, naming everything that path keeps the user from.
+func describeAccess(failed []accessFailure) []string {
+	var order []string
+	byKey := map[string][]accessFailure{}
+	for _, f := range failed {
+		key := f.err.Error()
+		if _, seen := byKey[key]; !seen {
+			order = append(order, key)
+		}
+		byKey[key] = append(byKey[key], f)
+	}
+	out := make([]string, 0, len(order))
+	for _, key := range order {
+		group := byKey[key]
+		e := group[0].err
+		var names, items []string
+		for _, f := range group {
+			names = append(names, f.what)
+			items = append(items, f.what+" "+f.path)
+		}
+		switch {
+		case e.Err != nil:
+			out = append(out, fmt.Sprintf("%s: %v (needed for %s)", e.Path, e.Err, joinAnd(items)))
+		case e.Blocked():
+			out = append(out, fmt.Sprintf("user %s cannot enter %s, so it cannot reach %s (run: %s)", e.User, e.Path, joinAnd(items), e.Fix))
+		default:
+			out = append(out, fmt.Sprintf("%s %s: user %s cannot %s it (run: %s)", joinAnd(names), e.Path, e.User, e.Action, e.Fix))
+		}
+	}
+	return out
+}
+
+// joinAnd joins items as "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // rootRunWarnings warns when the runtime runs as root and what it runs —

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"niod/internal/shell"
 )
 
 // Need says what the user must be able to do with a path.
@@ -19,7 +21,7 @@ const (
 
 // CheckAccess reports whether u can reach path with need, judged from the
 // mode and owner of path and every directory above it (ACLs are not read).
-// The error names the path and the command that fixes it.
+// The error, an *AccessError, names the path and the command that fixes it.
 func CheckAccess(u *User, path string, need Need) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -37,10 +39,35 @@ func CheckAccess(u *User, path string, need Need) error {
 	return allows(u, abs, need, abs)
 }
 
+// AccessError says that a user cannot reach Target because of Path:
+// Target itself, or a directory on the way to it.
+type AccessError struct {
+	Path, Target string
+	// User is the account, as in messages ("nio (uid 999)").
+	User string
+	// Action is what the user cannot do with Path: enter, read, write or
+	// run; "" when Path cannot be looked at (Err says why).
+	Action string
+	// Fix is the command that would let the user.
+	Fix string
+	Err error
+}
+
+func (e *AccessError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s: user %s cannot %s it (run: %s)", e.Path, e.User, e.Action, e.Fix)
+}
+
+// Blocked reports whether a directory on the way, not the target itself,
+// is what the user cannot pass.
+func (e *AccessError) Blocked() bool { return e.Path != e.Target }
+
 func allows(u *User, path string, need Need, target string) error {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return &AccessError{Path: path, Target: target, User: u.String(), Err: err}
 	}
 	if u.UID == 0 {
 		return nil
@@ -59,11 +86,17 @@ func allows(u *User, path string, need Need, target string) error {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR && need&Execute != 0 {
 		what = "run"
 	}
-	fix := fmt.Sprintf("chown %d %s, or chmod o+%s %s", u.UID, path, perm(need), path)
-	if path != target {
-		fix = fmt.Sprintf("chmod o+x %s", path)
+	q := shell.Quote(path)
+	fix := fmt.Sprintf("chown %d %s, or chmod o+%s %s", u.UID, q, perm(need), q)
+	switch {
+	case path != target:
+		fix = "chmod o+x " + q
+	case st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o077 == 0:
+		// A private file (a key) stays private: opening it to others
+		// would only have it refused as readable by them.
+		fix = fmt.Sprintf("chown %d %s", u.UID, q)
 	}
-	return fmt.Errorf("%s: user %s cannot %s it (run: %s)", path, u, what, fix)
+	return &AccessError{Path: path, Target: target, User: u.String(), Action: what, Fix: fix}
 }
 
 func perm(n Need) string {

@@ -73,8 +73,16 @@ func TestCheckAccess(t *testing.T) {
 	if err := allows(st, file, Read, file); err != nil {
 		t.Errorf("group member: %v", err)
 	}
-	if err := allows(other, file, Read, file); err == nil || !strings.Contains(err.Error(), "cannot read") {
+	if err := allows(other, file, Read, file); err == nil || !strings.Contains(err.Error(), "cannot read") ||
+		!strings.Contains(err.Error(), "chmod o+r "+file) {
 		t.Errorf("other: %v", err)
+	}
+	// A private file (a key) is not to be opened to others; a path is
+	// quoted for the shell.
+	key := filepath.Join(dir, "my key")
+	os.WriteFile(key, nil, 0o600)
+	if err := allows(other, key, Read, key); err == nil || !strings.HasSuffix(err.Error(), "(run: chown 54321 '"+key+"')") {
+		t.Errorf("private file: %v", err)
 	}
 }
 

@@ -78,6 +78,39 @@ type Options struct {
 	LogLevel, LogFormat string
 }
 
+// Backoff is the delay before the start that follows the failure-th
+// failure in a row: none after the first, then restart_delay doubling per
+// failure up to restart_max_delay, with up to 20% jitter either way (j in
+// [0, 1)) so that many instances that failed together do not restart in
+// lockstep.
+func (o Options) Backoff(failure int, j float64) time.Duration {
+	if failure <= 1 {
+		return 0
+	}
+	d := o.RestartDelay
+	for i := 2; i < failure && d < o.RestartMaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, o.RestartMaxDelay)
+	jitter := time.Duration((j*0.4 - 0.2) * float64(d))
+	return min(max(d+jitter, 0), o.RestartMaxDelay)
+}
+
+// TimeToLimit is the least time from the first failure to the
+// restart_limit-th: the back-off delays between them at their shortest
+// jitter, with runs that fail at once. A restart_limit_window shorter than
+// this can never hold restart_limit failures. It is 0 without a limit.
+func (o Options) TimeToLimit() time.Duration {
+	var total time.Duration
+	for k := 1; k < o.RestartLimit; k++ {
+		total += o.Backoff(k, 0)
+		if total > o.RestartLimitWindow {
+			break // long enough to tell; a limit in the millions stays cheap
+		}
+	}
+	return total
+}
+
 // Changed names the options that differ between o and p, in a fixed order,
 // as the settings name them.
 func (o Options) Changed(p Options) []string {
@@ -165,6 +198,9 @@ type Spec struct {
 	// from CertWarnFrom on the status says so.
 	CertNotAfter, CertWarnFrom time.Time
 	Options                    Options
+	// Warnings are what niod warned about when it planned this spec, one
+	// line each: logged at start, and at a reload only those that are new.
+	Warnings []string
 }
 
 // RuntimeSame reports whether s and o start the same runtime: the same

@@ -474,6 +474,21 @@ func TestReloadInPlace(t *testing.T) {
 	}
 }
 
+// A warning that holds at every reload is said once, at start; a new one
+// when it first appears.
+func TestReloadLogsOnlyNewWarnings(t *testing.T) {
+	f := reachState(t, Ready)
+	f.m.spec.Warnings = []string{"old warning"}
+	f.step(loadedSpec(func(s *spec.Spec) { s.Warnings = []string{"old warning", "new warning"} })(f)...)
+	if logged(f.out, "old warning") || count(f.out, func(e Log) bool { return e.Msg == "new warning" }) != 1 {
+		t.Errorf("effects %v, want the new warning logged once and the old one not", f.out)
+	}
+	f.step(loadedSpec(func(s *spec.Spec) {})(f)...)
+	if logged(f.out, "warning") {
+		t.Errorf("a reload without new warnings logged %v", f.out)
+	}
+}
+
 func TestReloadRefusesANewIdentity(t *testing.T) {
 	f := reachState(t, Ready)
 	f.step(loadedSpec(func(s *spec.Spec) { s.Identity.User, s.Identity.UID = "bob", 1001; s.Args = []string{"x"} })(f)...)

@@ -62,22 +62,5 @@ func (p *Policy) Exited(code int, uptime time.Duration, now time.Time, jitter fu
 	} else {
 		p.failureTimes = nil
 	}
-	return Decision{Restart: true, Delay: p.backoff(p.failures, jitter()), Failures: p.failures}
-}
-
-// backoff is 0 for the first failure, then restart_delay doubling per
-// failure up to restart_max_delay, with up to 20% jitter either way (j in
-// [0, 1)) so that many instances that failed together do not restart in
-// lockstep.
-func (p *Policy) backoff(failures int, j float64) time.Duration {
-	if failures <= 1 {
-		return 0
-	}
-	d := p.o.RestartDelay
-	for i := 2; i < failures && d < p.o.RestartMaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, p.o.RestartMaxDelay)
-	jitter := time.Duration((j*0.4 - 0.2) * float64(d))
-	return min(max(d+jitter, 0), p.o.RestartMaxDelay)
+	return Decision{Restart: true, Delay: p.o.Backoff(p.failures, jitter()), Failures: p.failures}
 }

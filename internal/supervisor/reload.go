@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,6 +83,11 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 	}
 	m.reloadNote = ""
 	old := m.spec
+	for _, w := range e.Spec.Warnings {
+		if !slices.Contains(old.Warnings, w) {
+			m.log(zapcore.WarnLevel, w)
+		}
+	}
 	m.spec = e.Spec
 	m.policy.Use(e.Spec.Options)
 	changed := old.Options.Changed(e.Spec.Options)

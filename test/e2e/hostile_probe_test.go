@@ -88,7 +88,7 @@ while True:
 // wrote. It returns the reasons niod logged for its failed probes.
 func runHostileProbe(t *testing.T, root string, port int, command string, written func() int64) []string {
 	t.Helper()
-	writeConf(t, root, conf{port: port, niod: "command = " + command + "\nready = probe\nhealth_interval = 200ms\nhealth_timeout = 1s\nhealth_grace = 60s"})
+	writeConf(t, root, conf{port: port, niod: "command = " + command + "\nready = probe\nhealth_interval = 200ms\nhealth_timeout = 150ms\nhealth_grace = 60s"})
 	n := startNiod(t, startOpts{root: root, args: []string{"--log-level", "debug"}})
 	rt := n.waitRuntime(1)
 

@@ -130,7 +130,7 @@ func TestNotifyReadyWaitsForTheRuntime(t *testing.T) {
 			sd := listenNotify(t)
 			root := t.TempDir()
 			port := freePort(t)
-			writeConf(t, root, conf{port: port, test: "ready_delay = 1.5\nworkers = 1", niod: "ready = " + mode + "\nhealth_interval = 200ms"})
+			writeConf(t, root, conf{port: port, test: "ready_delay = 1.5\nworkers = 1", niod: "ready = " + mode + "\nhealth_interval = 200ms\nhealth_timeout = 150ms"})
 			n := startNiod(t, startOpts{root: root, env: notifyEnv(sd, nil)})
 			sd.wait(t, n, "READY=1", 1)
 			// By the time niod says ready, the runtime is.
@@ -230,7 +230,7 @@ func TestNotifyWatchdog(t *testing.T) {
 		// restart = never: niod does not recover the runtime, so the
 		// service manager's watchdog must see it.
 		writeConf(t, root, conf{port: port, test: "hang_after = 1\nworkers = 0\nwatchdog_interval = 0.2",
-			niod: "restart = never\nhealth_interval = 200ms\nhealth_timeout = 200ms\nhealth_grace = 1s"})
+			niod: "restart = never\nhealth_interval = 200ms\nhealth_timeout = 150ms\nhealth_grace = 1s"})
 		n := startNiod(t, startOpts{root: root, env: notifyEnv(sd, map[string]string{"WATCHDOG_USEC": "400000"})})
 		sd.wait(t, n, "WATCHDOG=1", 2)
 		n.waitLog("runtime unhealthy; restart = never, so niod stops pinging the watchdog", 1)

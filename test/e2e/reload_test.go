@@ -24,7 +24,7 @@ func TestReloadAppliesNiodOptionsInPlace(t *testing.T) {
 
 	// A probe of a port nothing listens on: each failure is a debug line,
 	// which only the reloaded log_level shows.
-	c.niod = "log_level = debug\nhealth_interval = 200ms\nstop_timeout = 3s\n" +
+	c.niod = "log_level = debug\nhealth_interval = 200ms\nhealth_timeout = 150ms\nstop_timeout = 3s\n" +
 		"health_url = http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/nio"
 	writeConf(t, root, c)
 	n.signal(syscall.SIGHUP)

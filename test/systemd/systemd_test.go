@@ -665,7 +665,7 @@ func TestStartReturnsWhenReady(t *testing.T) {
 	for _, mode := range []string{"notify", "probe", "exec"} {
 		t.Run(mode, func(t *testing.T) {
 			p := deploy(t, project{instance: "ready-" + mode,
-				niod: []string{"ready = " + mode, "health_interval = 500ms"},
+				niod: []string{"ready = " + mode, "health_interval = 500ms", "health_timeout = 400ms"},
 				test: []string{fmt.Sprintf("ready_delay = %g", delay.Seconds())}})
 			took := start(t)
 			code, _ := get(t, apiPort, "/nio", p.password, 5*time.Second)
@@ -712,7 +712,7 @@ func TestHungRuntimeRestarted(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := deploy(t, project{instance: "hang-" + tc.name,
-				niod: append(tc.niod, "health_interval = 1s", "health_timeout = 1s", "health_grace = 3s"),
+				niod: append(tc.niod, "health_interval = 1s", "health_timeout = 500ms", "health_grace = 3s"),
 				test: []string{"hang_after = 4", "watchdog_interval = 0.5"}})
 			start(t)
 			niodPID := showInt(t, unit, "MainPID")

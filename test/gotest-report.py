@@ -28,7 +28,7 @@ def main():
             print(ev.get("Output", ""), end="")
         elif action == "output":
             text = ev.get("Output", "")
-            if not test and re.match(r"^(ok|FAIL)\t", text):
+            if not test and re.match(r"^(ok|FAIL)\s*\t", text):
                 print(text, end="")
             elif test or text not in ("PASS\n", "FAIL\n"):
                 out.setdefault(key, []).append(text)

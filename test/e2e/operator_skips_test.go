@@ -44,17 +44,23 @@ import "testing"
 
 func TestRuns(t *testing.T) {}
 func TestRootOne(t *testing.T) { t.Skip("needs root") }
+func TestFails(t *testing.T) { if testing.Short() { t.Log("the failure's own line"); t.Fail() } }
 func TestRootTwo(t *testing.T) { t.Skip("needs root") }
 func TestEngine(t *testing.T) { t.Skipf("no %s here", "podman") }
 `, 0o644)
 	out, code, skipped := runner(t, "gotest.sh", dir, nil, "./...")
 	want := "skipped 2 tests in example.com/suite: needs root\nskipped 1 test in example.com/suite: no podman here\n"
-	if code != 0 || skipped != want {
-		t.Errorf("exit %d, skipped list %q, want 0 and %q\n%s", code, skipped, want, out)
+	if code != 0 || skipped != want || !strings.HasPrefix(out, "ok  \texample.com/suite\t") {
+		t.Errorf("exit %d, skipped list %q, want 0, the package's ok line and %q\n%s", code, skipped, want, out)
 	}
 	out, code, _ = runner(t, "gotest.sh", dir, []string{"CI=true"}, "./...")
 	if code != 1 || !strings.Contains(out, "CI=true: these tests were skipped, and must run in CI:\n"+want) {
 		t.Errorf("CI=true: exit %d, want 1 and the skips named\n%s", code, out)
+	}
+	// A failure shows the failed test's own output.
+	out, code, _ = runner(t, "gotest.sh", dir, nil, "-short", "./...")
+	if code != 1 || !strings.Contains(out, "the failure's own line") || !strings.Contains(out, "FAIL\texample.com/suite\t") {
+		t.Errorf("a failing run: exit %d, want 1 with the failure's output\n%s", code, out)
 	}
 }
 

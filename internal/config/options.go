@@ -62,6 +62,11 @@ type Options struct {
 	HealthInterval, HealthTimeout, HealthGrace time.Duration
 	// RequireTLS makes a runtime API without TLS an error.
 	RequireTLS bool
+	// ControlSocket is auto (niod opens its control socket) or none.
+	ControlSocket string
+	// ControlGroup names a group whose members may use the control
+	// socket besides root and niod's own user.
+	ControlGroup string
 
 	// Origins says where each option that is not at its default was set:
 	// FILE:LINE, NIOD_NAME or --flag.
@@ -147,6 +152,8 @@ var optionSpecs = []OptionSpec{
 	{Key: "health_timeout", Arg: "duration", Default: "3s", Help: "time a health probe may take", set: setDuration(func(o *Options) *time.Duration { return &o.HealthTimeout })},
 	{Key: "health_grace", Arg: "duration", Default: "30s", Help: "time the runtime may stay unhealthy before it is restarted", set: setDuration(func(o *Options) *time.Duration { return &o.HealthGrace })},
 	{Key: "require_tls", Default: "false", Arg: "bool", Help: "refuse a runtime API without TLS", set: setBool(func(o *Options) *bool { return &o.RequireTLS })},
+	{Key: "control_socket", Arg: "kind", Default: "auto", Help: "auto: a socket for niod status, restart, ...; none: no socket", set: setChoice(func(o *Options) *string { return &o.ControlSocket }, "auto", "none")},
+	{Key: "control_group", Arg: "group", Help: "group whose members may use niod status, restart, ... besides root and niod's user", set: setString(func(o *Options) *string { return &o.ControlGroup })},
 }
 
 func setString(field func(*Options) *string) func(*Options, string) error {

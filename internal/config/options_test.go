@@ -29,6 +29,7 @@ func TestDefaultOptions(t *testing.T) {
 		HealthInterval:     5 * time.Second,
 		HealthTimeout:      3 * time.Second,
 		HealthGrace:        30 * time.Second,
+		ControlSocket:      "auto",
 		Origins:            map[string]Origin{},
 	}
 	if !reflect.DeepEqual(o, want) {

@@ -94,6 +94,14 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 				s.Handoff = spec.HandoffFile
 			}
 			s.Identity = identity(p.User, l.Root, req.HandoffDir)
+			s.Identity.ControlGroup = -1
+			if g := l.Options.ControlGroup; g != "" {
+				gid, err := privs.SystemAccounts().LookupGroup(g)
+				if err != nil {
+					ps = append(ps, config.Problem{Origin: l.Options.Origins["control_group"], Msg: "control_group: " + err.Error()})
+				}
+				s.Identity.ControlGroup = gid
+			}
 			if !tls.NotAfter.IsZero() {
 				s.CertNotAfter, s.CertWarnFrom = tls.NotAfter, tls.NotAfter.Add(-tlscheck.ExpiryWarning)
 			}
@@ -115,6 +123,7 @@ func FromLoaded(l *config.Loaded, req Request) (*Plan, *Failure) {
 			p.Spec.Warnings = append(p.Spec.Warnings, w.Error())
 		}
 		p.Spec.Warnings = append(p.Spec.Warnings, p.Warnings...)
+		p.Spec.Settings = stampFiles(l.Root, l.Files)
 	}
 	return p, nil
 }

@@ -62,21 +62,9 @@ func (a Accounts) Lookup(user, group string) (*User, error) {
 		return nil, err
 	}
 	if group != "" {
-		gid := -1
-		for _, f := range groups {
-			if len(f) >= 3 && (f[0] == group || f[2] == group) {
-				gid = atoi(f[2])
-				break
-			}
+		if u.GID, err = a.groupID(groups, group); err != nil {
+			return nil, err
 		}
-		if gid < 0 {
-			n, err := strconv.Atoi(group)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("group %q not found in %s", group, a.Group)
-			}
-			gid = n
-		}
-		u.GID = gid
 	}
 	u.Groups = []int{u.GID}
 	if u.Name != "" {
@@ -90,6 +78,29 @@ func (a Accounts) Lookup(user, group string) (*User, error) {
 	}
 	slices.Sort(u.Groups)
 	return u, nil
+}
+
+// LookupGroup resolves a group name or number to its gid. A name must
+// exist; a number need not.
+func (a Accounts) LookupGroup(group string) (int, error) {
+	groups, err := readDB(a.Group)
+	if err != nil {
+		return -1, err
+	}
+	return a.groupID(groups, group)
+}
+
+func (a Accounts) groupID(groups [][]string, group string) (int, error) {
+	for _, f := range groups {
+		if len(f) >= 3 && (f[0] == group || f[2] == group) {
+			return atoi(f[2]), nil
+		}
+	}
+	n, err := strconv.Atoi(group)
+	if err != nil || n < 0 {
+		return -1, fmt.Errorf("group %q not found in %s", group, a.Group)
+	}
+	return n, nil
 }
 
 // String describes the user for messages: "nio (uid 998, gid 998, groups 998,27)".

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"niod/internal/securefile"
 )
 
 // Restart says when the runtime is started again after it ended by itself.
@@ -150,6 +152,9 @@ type Identity struct {
 	Root string
 	// HandoffDir is where a file handoff and the notify socket are made.
 	HandoffDir string
+	// ControlGroup is the gid allowed on the control socket besides root
+	// and niod's user; -1 for none.
+	ControlGroup int
 }
 
 // Differences names what differs between a and b, as a reason a reload
@@ -167,6 +172,9 @@ func (a Identity) Differences(b Identity) []string {
 	}
 	if a.HandoffDir != b.HandoffDir {
 		out = append(out, "handoff directory "+a.HandoffDir+" → "+b.HandoffDir)
+	}
+	if a.ControlGroup != b.ControlGroup {
+		out = append(out, "control_group")
 	}
 	return out
 }
@@ -201,6 +209,9 @@ type Spec struct {
 	// Warnings are what niod warned about when it planned this spec, one
 	// line each: logged at start, and at a reload only those that are new.
 	Warnings []string
+	// Settings are the settings files it was planned from, as they were
+	// then: niod status says which changed on disk since.
+	Settings []securefile.Stamp
 }
 
 // RuntimeSame reports whether s and o start the same runtime: the same

@@ -67,7 +67,11 @@ type Loaded struct {
 }
 
 // Request is an operator's request (the control socket).
-type Request struct{ Op Op }
+type Request struct {
+	Op Op
+	// Sig is the signal of OpSignal.
+	Sig syscall.Signal
+}
 
 // Op is what a Request asks.
 type Op int
@@ -76,7 +80,9 @@ type Op int
 const (
 	OpStop    Op = iota // stop the runtime and keep niod up
 	OpStart             // start it again (now, when backing off)
-	OpRestart           // stop it and start it again
+	OpRestart           // stop it and start it again, the back-off reset
+	OpReload            // read the settings again, as HUP does
+	OpSignal            // send Sig to the runtime's process group
 )
 
 func (Boot) event()         {}

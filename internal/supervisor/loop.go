@@ -14,11 +14,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"niod/internal/control"
 	probe "niod/internal/health"
 	"niod/internal/logging"
 	"niod/internal/notifysock"
@@ -86,6 +88,10 @@ type Config struct {
 	Reap    func() ([]ChildExit, bool)
 	Clock   Clock
 	Jitter  func() float64
+	// Control delivers the control socket's requests; nil for none.
+	Control <-chan *control.Call
+	// Version is niod's, for niod status.
+	Version string
 }
 
 // CatchSignals starts catching the signals niod handles, from now on, so
@@ -125,6 +131,9 @@ type loop struct {
 	notes  chan notifysock.Message
 	probes chan ProbeDone
 	loads  chan Loaded
+	// answers are the control requests of this turn, answered with the
+	// state they led to once the turn's events are stepped.
+	answers []*control.Call
 }
 
 // Run supervises the runtime until niod is told to stop or gives up, and
@@ -159,6 +168,7 @@ func Run(cfg Config) int {
 			l.carryOut(l.m.Step(l.queue[i], cfg.Clock.Now()))
 		}
 		l.queue = l.queue[:0]
+		l.answer()
 		if l.done {
 			return l.exit
 		}
@@ -198,7 +208,58 @@ func (l *loop) wait() {
 		l.queue = append(l.queue, r)
 	case r := <-l.loads:
 		l.queue = append(l.queue, r)
+	case c := <-l.cfg.Control:
+		l.control(c)
 	}
+}
+
+// control turns a control request into an event of the machine, or
+// answers a question about its state at once.
+func (l *loop) control(c *control.Call) {
+	var req Request
+	switch c.Req.Cmd {
+	case control.CmdStatus:
+		l.answers = append(l.answers, c)
+		return
+	case control.CmdStop:
+		req.Op = OpStop
+	case control.CmdStart:
+		req.Op = OpStart
+	case control.CmdRestart:
+		req.Op = OpRestart
+	case control.CmdReload:
+		req.Op = OpReload
+	case control.CmdSignal:
+		sig, ok := control.ParseSignal(c.Req.Signal)
+		if !ok {
+			c.Reply(control.Answer{Error: "unknown signal " + strconv.Quote(c.Req.Signal) + " (give a name such as TERM, HUP or USR1)"})
+			return
+		}
+		req.Op, req.Sig = OpSignal, sig
+	default:
+		c.Reply(control.Answer{Error: "unknown command " + strconv.Quote(c.Req.Cmd)})
+		return
+	}
+	l.queue = append(l.queue, req)
+	l.answers = append(l.answers, c)
+}
+
+// answer replies to this turn's control requests with the state now.
+func (l *loop) answer() {
+	if len(l.answers) == 0 {
+		return
+	}
+	st := l.m.Snapshot(l.cfg.Clock.Now())
+	st.NiodPID, st.Version, st.Root = os.Getpid(), l.cfg.Version, l.m.Spec().Identity.Root
+	for _, c := range l.answers {
+		own := st // each connection's goroutine fills in its own copy's Settings
+		a := control.Answer{OK: true, Status: &own}
+		if c.Req.Cmd == control.CmdReload {
+			a.ReloadAsk = st.Reload.Asked
+		}
+		c.Reply(a)
+	}
+	l.answers = l.answers[:0]
 }
 
 // armTimer points the one timer at the earliest deadline.

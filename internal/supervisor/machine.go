@@ -109,13 +109,23 @@ type Machine struct {
 	wasReady bool // this start has been ready
 	// lastProbeErr is why the last probe failed ("" after an answer).
 	lastProbeErr string
+	probeAsked   time.Time // when the probe in flight was asked
+	lastProbe    probeResult
+	readyBy      string   // how this start became ready
+	lastExit     exitNote // how the runtime last ended
 
 	reloading   bool // RELOADING=1 was sent and READY=1 is owed
 	loading     bool // a LoadSettings is out
 	reloadAgain bool // a reload was asked while one was under way
 	reloadNote  string
-	dropped     int
-	notifyErr   string
+	// reloadAsked numbers reload requests, reloadCovers those the reload
+	// under way handles, reloadDone those a finished reload handled; its
+	// outcome and problems are for niod status.
+	reloadAsked, reloadCovers, reloadDone int
+	reloadOutcome                         string
+	reloadProblems                        []string
+	dropped                               int
+	notifyErr                             string
 
 	status string // the last STATUS= sent
 	out    []Effect
@@ -165,7 +175,7 @@ func (m *Machine) Step(ev Event, now time.Time) []Effect {
 	case Loaded:
 		m.loaded(e, now)
 	case Request:
-		m.request(e.Op, now)
+		m.request(e, now)
 	}
 	if s := m.Status(now); s != m.status && m.state != Done {
 		m.status = s
@@ -214,7 +224,7 @@ func (m *Machine) spawned(e Spawned, now time.Time) {
 	if e.Gen != m.gen || !m.spawning {
 		return
 	}
-	m.spawning, m.pid, m.started, m.alive = false, e.PID, now, now
+	m.spawning, m.pid, m.started, m.alive, m.readyBy = false, e.PID, now, now, ""
 	m.lastErr = ""
 	if m.state.stopping() {
 		// A stop came while the start was under way: stop what started.
@@ -244,6 +254,7 @@ func (m *Machine) spawnFailed(e SpawnFailed, now time.Time) {
 	}
 	m.spawning = false
 	msg := e.Err.Error()
+	m.lastExit = exitNote{code: e.Code, at: now, startErr: msg, ok: true}
 	if msg != m.lastErr {
 		// Once per distinct error, not once per attempt.
 		m.lastErr = msg
@@ -260,11 +271,11 @@ func (m *Machine) spawnFailed(e SpawnFailed, now time.Time) {
 // becomeReady marks this start ready and tells the service manager; a
 // reload waiting for the new runtime ends here.
 func (m *Machine) becomeReady(how string) {
-	m.state, m.wasReady = Ready, true
+	m.state, m.wasReady, m.readyBy = Ready, true, how
 	m.do(Cancel{TimerReadyProbe})
 	m.log(zapcore.InfoLevel, "runtime ready", logging.Int("pid", m.pid), logging.String("by", how))
 	if m.reloading && !m.loading {
-		m.finishReload()
+		m.finishReload("restarted", nil)
 		return
 	}
 	m.do(Tell{What: TellReady})
@@ -277,6 +288,7 @@ func (m *Machine) reaped(e Reaped, now time.Time) {
 		}
 		uptime := now.Sub(m.started)
 		m.pid = 0
+		m.lastExit = exitNote{code: x.Code, at: now, after: uptime, ok: true}
 		m.do(Release{})
 		m.log(zapcore.InfoLevel, "runtime exited", exitFields(x.PID, x.Code, uptime)...)
 		if m.state.up() {
@@ -425,13 +437,18 @@ func (m *Machine) signal(sig syscall.Signal, now time.Time) {
 	case syscall.SIGHUP:
 		m.reloadRequest()
 	default:
-		if m.pid == 0 {
-			m.log(zapcore.InfoLevel, "no runtime to forward the signal to", logging.String("signal", signalName(sig)))
-			return
-		}
-		m.log(zapcore.InfoLevel, "forwarding signal to the runtime", logging.String("signal", signalName(sig)), logging.Int("pgid", m.pid))
-		m.do(Kill{PGID: m.pid, Sig: sig})
+		m.forward(sig)
 	}
+}
+
+// forward sends sig to the runtime's process group.
+func (m *Machine) forward(sig syscall.Signal) {
+	if m.pid == 0 {
+		m.log(zapcore.InfoLevel, "no runtime to forward the signal to", logging.String("signal", signalName(sig)))
+		return
+	}
+	m.log(zapcore.InfoLevel, "forwarding signal to the runtime", logging.String("signal", signalName(sig)), logging.Int("pgid", m.pid))
+	m.do(Kill{PGID: m.pid, Sig: sig})
 }
 
 func (m *Machine) timer(t Timer, now time.Time) {
@@ -454,12 +471,12 @@ func (m *Machine) timer(t Timer, now time.Time) {
 		if !m.state.up() {
 			return
 		}
-		m.probe()
+		m.probe(now)
 		m.do(Arm{TimerHealth, m.spec.Options.HealthInterval})
 		m.checkHealth(now)
 	case TimerReadyProbe:
 		if m.state == Running && m.spec.Options.Ready == spec.ReadyProbe {
-			m.probe()
+			m.probe(now)
 			m.do(Arm{TimerReadyProbe, readyProbeEvery})
 		}
 	case TimerWatchdog:
@@ -475,12 +492,12 @@ func (m *Machine) timer(t Timer, now time.Time) {
 }
 
 // probe starts a health probe unless one is out.
-func (m *Machine) probe() {
+func (m *Machine) probe(now time.Time) {
 	if m.spec.Options.HealthURL == "" || m.probing || !m.state.up() {
 		return
 	}
 	m.probeSeq++
-	m.probing, m.probeGen = true, m.gen
+	m.probing, m.probeGen, m.probeAsked = true, m.gen, now
 	m.do(Probe{Seq: m.probeSeq})
 }
 
@@ -492,6 +509,7 @@ func (m *Machine) probeDone(e ProbeDone, now time.Time) {
 	if m.probeGen != m.gen || !m.state.up() {
 		return // asked of a runtime that is gone
 	}
+	m.lastProbe = probeResult{at: now, latency: now.Sub(m.probeAsked), err: e.Err, ok: true}
 	if e.Err != nil {
 		// Before readiness the probe asks ten times a second: say each
 		// reason once.

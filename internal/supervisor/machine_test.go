@@ -124,7 +124,7 @@ func reachSteps(t *testing.T, s State) *fx {
 	case StoppingToRestart:
 		return reachState(t, Ready).step(Reaped{[]ChildExit{{runtimePID, 1}}, false})
 	case StoppingToIdle:
-		return reachState(t, Ready).step(Request{OpStop})
+		return reachState(t, Ready).step(Request{Op: OpStop})
 	case StoppingToExit:
 		return reachState(t, Ready).step(Signal{syscall.SIGTERM})
 	case Stopped:
@@ -222,9 +222,11 @@ var table = []row{
 		[numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"HUP, then another user", loadedSpec(func(s *spec.Spec) { s.Identity.User, s.Identity.UID = "bob", 1001; s.Payload = nil }),
 		[numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
-	{"stop request", one(Request{OpStop}), [numStates]State{SI, SI, SI, SI, SI, SI, SI, SE, Sp, Dn}},
-	{"start request", one(Request{OpStart}), [numStates]State{St, Ru, Re, Un, St, SR, SR, SE, St, Dn}},
-	{"restart request", one(Request{OpRestart}), [numStates]State{St, SR, SR, SR, St, SR, SR, SE, St, Dn}},
+	{"stop request", one(Request{Op: OpStop}), [numStates]State{SI, SI, SI, SI, SI, SI, SI, SE, Sp, Dn}},
+	{"start request", one(Request{Op: OpStart}), [numStates]State{St, Ru, Re, Un, St, SR, SR, SE, St, Dn}},
+	{"restart request", one(Request{Op: OpRestart}), [numStates]State{St, SR, SR, SR, St, SR, SR, SE, St, Dn}},
+	{"reload request", one(Request{Op: OpReload}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
+	{"signal request (TERM)", one(Request{Op: OpSignal, Sig: syscall.SIGTERM}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 }
 
 func TestMachineTable(t *testing.T) {

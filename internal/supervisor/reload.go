@@ -18,9 +18,11 @@ const maxProblemsLogged = 20
 // reloadRequest handles HUP: read the settings again on the loop's side.
 // Requests while one is under way are folded into one more reload after it.
 func (m *Machine) reloadRequest() {
+	m.reloadAsked++
 	switch {
 	case m.state == Done || m.state == StoppingToExit:
 		m.log(zapcore.InfoLevel, "reload ignored: niod is stopping")
+		m.reloadDone, m.reloadOutcome, m.reloadProblems = m.reloadAsked, "ignored", nil
 	case m.reloading:
 		m.reloadAgain = true
 	default:
@@ -30,14 +32,16 @@ func (m *Machine) reloadRequest() {
 
 func (m *Machine) openReload() {
 	m.reloading, m.loading = true, true
+	m.reloadCovers = m.reloadAsked
 	m.log(zapcore.InfoLevel, "reloading the settings")
 	m.do(Tell{What: TellReloading}, LoadSettings{})
 }
 
-// finishReload ends a reload with READY=1, and starts the one asked for
-// meanwhile.
-func (m *Machine) finishReload() {
+// finishReload ends a reload with READY=1 and its outcome for niod
+// status, and starts the one asked for meanwhile.
+func (m *Machine) finishReload(outcome string, problems []string) {
 	m.reloading = false
+	m.reloadDone, m.reloadOutcome, m.reloadProblems = m.reloadCovers, outcome, problems
 	m.do(Tell{What: TellReady})
 	if m.reloadAgain {
 		m.reloadAgain = false
@@ -57,6 +61,7 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 	m.loading = false
 	if m.state == Done || m.state == StoppingToExit {
 		m.reloading, m.reloadAgain = false, false
+		m.reloadDone, m.reloadOutcome, m.reloadProblems = m.reloadAsked, "ignored", nil
 		return
 	}
 	if e.Spec == nil {
@@ -71,14 +76,14 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 		}
 		m.log(zapcore.ErrorLevel, "settings not reloaded; the runtime keeps running with the old ones",
 			logging.Int("problems", len(e.Problems)))
-		m.finishReload()
+		m.finishReload("failed", e.Problems[:min(len(e.Problems), maxProblemsLogged)])
 		return
 	}
 	if fixed := m.spec.Identity.Differences(e.Spec.Identity); len(fixed) > 0 {
 		m.reloadNote = "last reload refused"
 		m.log(zapcore.ErrorLevel, "settings not reloaded: only a new niod can apply this change (restart niod); the runtime keeps running with the old settings",
 			logging.String("changed", strings.Join(fixed, ", ")))
-		m.finishReload()
+		m.finishReload("refused", []string{"only a new niod can change " + strings.Join(fixed, ", ")})
 		return
 	}
 	m.reloadNote = ""
@@ -97,10 +102,12 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 		m.reconcile(old.Options, now)
 	}
 	if old.RuntimeSame(e.Spec) {
+		outcome := "applied"
 		if len(changed) == 0 {
 			m.log(zapcore.InfoLevel, "settings unchanged")
+			outcome = "unchanged"
 		}
-		m.finishReload()
+		m.finishReload(outcome, nil)
 		return
 	}
 	switch {
@@ -117,7 +124,7 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 		m.log(zapcore.InfoLevel, "settings changed; the restart under way uses them")
 	default: // stopped or being stopped on request: nothing to wait for
 		m.log(zapcore.InfoLevel, "settings changed; the runtime gets them at its next start")
-		m.finishReload()
+		m.finishReload("applied", nil)
 	}
 }
 
@@ -147,8 +154,8 @@ func (m *Machine) reconcile(old spec.Options, now time.Time) {
 }
 
 // request handles an operator's stop, start or restart.
-func (m *Machine) request(op Op, now time.Time) {
-	switch op {
+func (m *Machine) request(r Request, now time.Time) {
+	switch r.Op {
 	case OpStop:
 		switch {
 		case m.state.up() || m.state == Starting || m.state == BackingOff:
@@ -171,12 +178,20 @@ func (m *Machine) request(op Op, now time.Time) {
 		switch {
 		case m.state.up():
 			m.log(zapcore.InfoLevel, "restarting the runtime on request")
+			m.policy.Reset()
+			m.failures = 0
 			m.why, m.restartAt = "a restart request", now
 			m.beginStop(StoppingToRestart, 0)
 		case m.state == Stopped || m.state == BackingOff:
-			m.request(OpStart, now)
-		case m.state == StoppingToIdle:
+			m.request(Request{Op: OpStart}, now)
+		case m.state == StoppingToIdle || m.state == StoppingToRestart:
+			m.policy.Reset()
+			m.failures = 0
 			m.state, m.restartAt = StoppingToRestart, now
 		}
+	case OpReload:
+		m.reloadRequest()
+	case OpSignal:
+		m.forward(r.Sig)
 	}
 }

@@ -12,7 +12,10 @@ Measures, in one run, niod against peers that do the same job:
 3. crash-to-first-restart latency with bench/crashloop (niod, supervisord,
    runsv), from the stamps crashloop writes, median;
 4. SIGTERM-to-exit latency while supervising `sleep 1000` (niod, tini,
-   dumb-init), median of 20.
+   dumb-init), median of 20;
+5. the control socket: launch with it ÷ launch with --control-socket none
+   (in the same hyperfine rounds as 1), and the `niod status` round trip
+   against a niod supervising `sleep 1000`, median.
 
 It prints every command line it runs and a markdown table of the absolute
 figures and niod's ratios, and writes the table to --markdown PATH.
@@ -357,7 +360,9 @@ class Bench:
         if not self.have["hyperfine"]:
             self.note("launch overhead skipped: hyperfine is missing")
             return
-        cmds = [("niod", self.niod_cmd("never", self.true))]
+        cmds = [("niod", self.niod_cmd("never", self.true)),
+                # The same without its control socket: what opening it costs.
+                ("niod-nocontrol", self.niod_cmd("never", self.true)[:-2] + ["--control-socket", "none", "--", self.true])]
         if self.have["tini"]:
             cmds.append(("tini", [self.have["tini"], "-s", "--", self.true]))
         if self.have["dumb-init"]:
@@ -396,6 +401,8 @@ class Bench:
                 times[name] += [t * 1e3 for t in res[name]["times"]]
                 line.append(f"{name} {res[name]['mean'] * 1e3:.2f}±{(res[name].get('stddev') or 0) * 1e3:.2f}")
             ratio = ""
+            rc = res["niod"]["mean"] / res["niod-nocontrol"]["mean"]
+            self.control_round_ratios = getattr(self, "control_round_ratios", []) + [rc]
             if "tini" in res:
                 rr = res["niod"]["mean"] / res["tini"]["mean"]
                 self.launch_round_ratios.append(rr)
@@ -405,6 +412,34 @@ class Bench:
             t = times[name]
             self.record("launch", name, t, statistics.fmean(t))
             self.results.setdefault("launch_median", {})[name] = median(t)
+
+    # -- niod status round trip ------------------------------------------------
+
+    def control(self):
+        """niod status against a niod supervising sleep: the whole round trip
+        a client sees (its start, finding the socket, the answer)."""
+        log("\n## niod status round trip (hyperfine -N)")
+        if not self.have["hyperfine"]:
+            self.note("status round trip skipped: hyperfine is missing")
+            return
+        argv, _ = self.sleeper("niod", None)
+        p = self.procs.start(argv, out=self.out("control-niod"))
+        try:
+            status = [self.niod, "status", "-r", self.root]
+            wait_for(lambda: subprocess.run(status, capture_output=True).returncode == 0, self.a.timeout,
+                     "niod's control socket", proc=p)
+            js = os.path.join(self.work, "control.json")
+            runs = ["--runs", str(self.a.launch_runs)] if self.a.launch_runs else []
+            h = self.procs.start([self.have["hyperfine"], "-N", "--warmup", "5", "--style", "basic", *runs,
+                                  "--export-json", js, "-n", "niod status", shlex.join(status)], out=self.out("control"))
+            wait_exit(h, self.a.hyperfine_timeout)
+            self.procs.forget(h)
+            with open(js) as f:
+                t = [x * 1e3 for x in json.load(f)["results"][0]["times"]]
+            self.record("status", "niod", t)
+            log(f"niod status: median {median(t):.2f} ms over {len(t)} runs")
+        finally:
+            stop(self.procs, p, self.a.timeout)
 
     # -- supervised `sleep 1000` ---------------------------------------------
 
@@ -613,6 +648,14 @@ class Bench:
                 ro, rotext = ratio("launch_over", "tini")
                 rows.append(["launch overhead over bare /bin/true, ms"] + [fmt(over.get(p)) for p in peers]
                             + [rotext, ""])
+        rc = getattr(self, "control_round_ratios", [])
+        if rc:
+            r = median(rc)
+            rows.append(["launch with the control socket ÷ without (`--control-socket none`)", fmt(r), "", "", "", "",
+                         f"{r:.3f} (rounds: {', '.join(f'{x:.3f}' for x in rc)})", "≤ 1.03" + verdict(r <= 1.03)])
+        if "status" in R:
+            st = R["status"].get("niod")
+            rows.append([f"niod status round trip, median ms", fmt(st), "", "", "", "", "", "≤ 5 ms" + verdict(st <= 5)])
         if "rss" in R:
             rss = R["rss"].get("niod")
             _, rtext = ratio("rss", "tini")
@@ -698,7 +741,7 @@ def main():
     ap.add_argument("--crashloop", help="the bench/crashloop binary (crash latency is skipped without it)")
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--json", help="also write every sample to this file")
-    ap.add_argument("--only", default="launch,memory,crash,sigterm",
+    ap.add_argument("--only", default="launch,control,memory,crash,sigterm",
                     help="comma-separated measures to run (default: all)")
     ap.add_argument("--launch-runs", type=int, default=100, help="hyperfine --runs per round (0: hyperfine's default)")
     ap.add_argument("--launch-rounds", type=int, default=3, help="hyperfine rounds of all commands")
@@ -715,7 +758,7 @@ def main():
     if not (os.path.isfile(a.niod) and os.access(a.niod, os.X_OK)):
         sys.exit(f"supervise.py: niod binary not found or not executable: {a.niod}")
     only = {m.strip() for m in a.only.split(",") if m.strip()}
-    unknown = only - {"launch", "memory", "crash", "sigterm"}
+    unknown = only - {"launch", "control", "memory", "crash", "sigterm"}
     if unknown:
         sys.exit(f"supervise.py: unknown measure(s) {', '.join(sorted(unknown))}")
 
@@ -735,7 +778,7 @@ def main():
             f"load average {os.getloadavg()[0]:.2f}; work dir {work}")
         b.versions()
         b.sanity()
-        steps = [("launch", b.launch), ("memory", b.memory), ("crash", b.crash), ("sigterm", b.sigterm)]
+        steps = [("launch", b.launch), ("control", b.control), ("memory", b.memory), ("crash", b.crash), ("sigterm", b.sigterm)]
         for name, fn in steps:
             if name in only:
                 try:

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"niod/internal/config"
+	"niod/internal/control"
 	"niod/internal/exitcode"
 	"niod/internal/handoff"
 	"niod/internal/logging"
@@ -52,6 +54,13 @@ func runCmd(inv *invocation, args []string) int {
 	}
 	for _, w := range p.Warnings {
 		log.Warn(w)
+	}
+	srv, code := listenControl(log, p)
+	if code != exitcode.OK {
+		return code
+	}
+	if srv != nil {
+		defer srv.Close()
 	}
 	switch {
 	case p.User != nil:
@@ -122,8 +131,45 @@ func runCmd(inv *invocation, args []string) int {
 		Spawner:    supervisor.NewSpawner(mk),
 		// nil when it could not be made: the runtime gets no NOTIFY_SOCKET.
 		NotifySocket: sock,
+		Version:      versionString(),
+	}
+	if srv != nil {
+		calls := make(chan *control.Call, controlQueue)
+		go srv.Serve(calls)
+		cfg.Control = calls
 	}
 	return supervisor.Run(cfg)
+}
+
+// controlQueue is how many control requests wait for the loop at most;
+// more are answered "busy" by the server.
+const controlQueue = 16
+
+// listenControl opens the control socket before the drop (its directory
+// may need root to make), owned by the user niod becomes. A second niod on
+// the project ends here; a socket that cannot be made is a warning: niod
+// runs without one.
+func listenControl(log *logging.Logger, p *plan.Plan) (*control.Server, int) {
+	if p.Loaded.Options.ControlSocket == "none" {
+		return nil, exitcode.OK
+	}
+	o := control.ListenOptions{Dir: control.Dir(os.Getenv, os.Geteuid()), Root: p.Loaded.Root,
+		Owner: -1, Group: -1, ControlGroup: p.Spec.Identity.ControlGroup}
+	if p.User != nil {
+		o.Owner, o.Group = p.User.UID, p.User.GID
+	}
+	srv, err := control.Listen(o)
+	var held *control.HeldError
+	switch {
+	case errors.As(err, &held):
+		log.Error(err.Error())
+		return nil, exitcode.Unavailable
+	case err != nil:
+		log.Warn("no control socket: niod status and the other control commands cannot reach this niod", logging.Err(err))
+		return nil, exitcode.OK
+	}
+	log.Info("control socket", logging.String("path", srv.Path()))
+	return srv, exitcode.OK
 }
 
 // parseWithCommand parses the flags of run or check and the runtime's

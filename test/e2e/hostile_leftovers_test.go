@@ -78,9 +78,12 @@ func TestLeftoversOfAKilledNiodAreRemoved(t *testing.T) {
 			t.Errorf("the log does not name %s: %v", d, lines[0])
 		}
 	}
-	// The directories of a niod that runs stay.
+	// The directories of a niod that runs stay. (The third runs another
+	// project: a second niod on one project refuses to start.)
 	secondDirs := niodDirs(t, base)
-	third := startNiod(t, startOpts{root: root, env: env})
+	other := t.TempDir()
+	writeConf(t, other, conf{test: "workers = 0", niod: "handoff = file"})
+	third := startNiod(t, startOpts{root: other, env: env})
 	third.waitRuntime(1)
 	for _, d := range secondDirs {
 		if _, err := os.Lstat(d); err != nil {

@@ -140,7 +140,16 @@ func runNiod(t *testing.T, opts runOpts, args ...string) (stdout, stderr string,
 	if cmd.Dir == "" {
 		cmd.Dir = t.TempDir()
 	}
-	cmd.Env = envList(baseEnv(opts.Env))
+	env := baseEnv(opts.Env)
+	if env["RUNTIME_DIRECTORY"] == "" && env["XDG_RUNTIME_DIR"] == "" {
+		// A niod that runs makes its control socket there, not in the
+		// host's /run/niod.
+		env["XDG_RUNTIME_DIR"] = t.TempDir()
+		if opts.UID != nil {
+			os.Chmod(env["XDG_RUNTIME_DIR"], 0o777)
+		}
+	}
+	cmd.Env = envList(env)
 	if opts.UID != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: *opts.UID, Gid: *opts.UID},

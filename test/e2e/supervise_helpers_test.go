@@ -193,6 +193,8 @@ type niodProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	pid    int
+	root   string
+	env    map[string]string // niod's environment
 	mark   string
 	stdout *lineBuf
 	stderr *lineBuf
@@ -254,7 +256,7 @@ func startNiod(t *testing.T, o startOpts) *niodProc {
 	// test; and killed should the test binary die.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 
-	n := &niodProc{t: t, cmd: cmd, mark: mark, stdout: &lineBuf{}, stderr: &lineBuf{},
+	n := &niodProc{t: t, cmd: cmd, mark: mark, root: o.root, env: env, stdout: &lineBuf{}, stderr: &lineBuf{},
 		done: make(chan struct{}), outEOF: make(chan struct{})}
 	// Own pipes, read by own goroutines: Wait must not wait for runtime
 	// processes that outlive niod and still hold the pipes.

@@ -1013,6 +1013,42 @@ func TestSettingsErrorNoRestartLoop(t *testing.T) {
 
 // TestTemplateInstance: niod@demo.service runs /opt/nio/demo as user
 // nio-demo, with its own credential and runtime directory.
+// TestControl: niod status, restart and reload reach the niod of the unit
+// through its RuntimeDirectory (/run/niod), as root from a shell that has
+// no RUNTIME_DIRECTORY.
+func TestControl(t *testing.T) {
+	p := deploy(t, project{instance: "ctl", niod: []string{"ready = probe"}})
+	start(t)
+	niodPID := showInt(t, unit, "MainPID")
+	out := must(t, "/usr/local/bin/niod", "status", "--json", "-r", "/opt/nio/project")
+	var st struct {
+		NiodPID int    `json:"niod_pid"`
+		State   string `json:"state"`
+		Runtime struct {
+			PID int `json:"pid"`
+		} `json:"runtime"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.NiodPID != niodPID || st.State != "ready" {
+		t.Fatalf("niod status --json: %v %+v, want niod %d ready\n%s", err, st, niodPID, out)
+	}
+	before, _ := nioStatus(t, p.password)
+	must(t, "/usr/local/bin/niod", "restart", "-r", "/opt/nio/project")
+	must(t, "/usr/local/bin/niod", "wait", "--ready", "--timeout", "20s", "-r", "/opt/nio/project")
+	after, ok := nioStatus(t, p.password)
+	if !ok || after.PID == before.PID || showInt(t, unit, "MainPID") != niodPID {
+		t.Errorf("niod restart: runtime %d -> %d (ok %v), niod %d -> %d", before.PID, after.PID, ok, niodPID, showInt(t, unit, "MainPID"))
+	}
+	if out := must(t, "/usr/local/bin/niod", "reload", "-r", "/opt/nio/project"); out != "settings unchanged\n" {
+		t.Errorf("niod reload: %q", out)
+	}
+	// Another user of the host gets a refusal (it cannot even enter
+	// RuntimeDirectory=, 0700 nio's).
+	if _, errOut, code, _ := ct.run(nil, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"/usr/local/bin/niod", "status", "-r", "/opt/nio/project"); code != 77 {
+		t.Errorf("niod status as nobody: exit %d, want 77\n%s", code, errOut)
+	}
+}
+
 func TestTemplateInstance(t *testing.T) {
 	need(t)
 	const u = "niod@demo.service"
@@ -1044,6 +1080,10 @@ func TestTemplateInstance(t *testing.T) {
 	}
 	if got := userProcs(t, "nio-demo"); len(got) < 2 {
 		t.Errorf("processes of nio-demo: %v, want niod and the runtime", got)
+	}
+	// Its control socket is in RuntimeDirectory=niod-demo.
+	if out := must(t, "/usr/local/bin/niod", "status", "-r", "/opt/nio/demo"); !strings.Contains(out, "state     ready") {
+		t.Errorf("niod status -r /opt/nio/demo:\n%s", out)
 	}
 	must(t, "systemctl", "stop", u)
 	if got := userProcs(t, "nio-demo"); len(got) > 0 {

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -26,40 +25,6 @@ func (e *HeldError) Error() string {
 	return fmt.Sprintf("%s runs the project %s: its control socket is %s", who, e.Root, e.Path)
 }
 
-// errGone says a directory went away while niod was taking it: the
-// caller starts over.
-var errGone = errors.New("removed meanwhile")
-
-// lockDir takes the exclusive lock of the project's directory dir (an
-// flock on the directory itself: no lock file to make and remove) for the
-// life of the returned descriptor. The holder removes the directory
-// before it lets go (Server.Close): a niod that opened it before then and
-// gets the lock sees that it is no longer at dir and gets errGone to start
-// over, so two niods never both hold a project. held is returned when
-// another niod has it.
-func lockDir(dir string) (fd int, held bool, err error) {
-	fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return -1, false, fmt.Errorf("%w: %s", errGone, dir)
-	case err != nil:
-		return -1, false, fmt.Errorf("cannot open the control directory %s: %v", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return -1, true, nil
-		}
-		return -1, false, fmt.Errorf("cannot lock %s: %v", dir, err)
-	}
-	var locked, now unix.Stat_t
-	if unix.Fstat(fd, &locked) != nil || unix.Lstat(dir, &now) != nil || now.Ino != locked.Ino || now.Dev != locked.Dev {
-		unix.Close(fd)
-		return -1, false, fmt.Errorf("%w: %s", errGone, dir)
-	}
-	return fd, false, nil
-}
-
 // holderPID is the pid of the process listening at path, from the
 // credentials the kernel gives its socket; 0 when it does not answer.
 func holderPID(path string) int {
@@ -77,11 +42,4 @@ func holderPID(path string) int {
 		return 0
 	}
 	return int(cred.Pid)
-}
-
-// closeFD closes a lock descriptor; -1 is none.
-func closeFD(fd int) {
-	if fd >= 0 {
-		unix.Close(fd)
-	}
 }

@@ -144,41 +144,53 @@ func Listen(o ListenOptions) (*Server, error) {
 	if o.ControlGroup >= 0 {
 		dirMode, sockMode, gid = 0o710, 0o660, o.ControlGroup
 	}
-	// The base is shared and stays: root's may be entered by anyone
-	// (each project's directory decides who gets further). A niod that
-	// ends now may remove the project's directory between the steps:
-	// then again.
+	// The base is shared: root's may be entered by anyone (each
+	// project's directory decides who gets further).
 	baseMode := os.FileMode(0o700)
 	if os.Geteuid() == 0 {
 		baseMode = 0o711
 	}
-	lock := -1
-	for attempt := 0; ; attempt++ {
-		var held, madeDir bool
-		_, err = prepareDir(base, baseMode, o.Owner, -1, true)
-		if err == nil {
-			madeDir, err = prepareDir(dir, dirMode, o.Owner, gid, false)
-		}
-		if err == nil {
-			lock, held, err = lockDir(dir)
-		}
-		if held {
+	bfd, made, err := openDir(base, baseMode)
+	if err != nil {
+		return nil, err
+	}
+	if made {
+		err = fixDir(bfd, base, baseMode, -1, -1)
+	}
+	if err == nil {
+		err = checkDir(bfd, base, o.Owner)
+	}
+	unix.Close(bfd)
+	if err != nil {
+		return nil, err
+	}
+	lock, made, err := openDir(dir, dirMode)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(lock, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(lock)
+		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, &HeldError{PID: holderPID(path), Path: path, Root: root}
 		}
-		if err != nil && madeDir {
-			unix.Rmdir(dir) // a full tmpfs must not keep niod's empty directory
-		}
-		if !errors.Is(err, errGone) || attempt == 3 {
-			break
-		}
+		return nil, fmt.Errorf("cannot lock %s: %v", dir, err)
+	}
+	// The project's directory stays between runs (making and removing it
+	// is most of what the socket costs a launch). Holding its lock, root
+	// takes it over for the user it becomes now.
+	if made || os.Geteuid() == 0 {
+		err = fixDir(lock, dir, dirMode, o.Owner, gid)
+	}
+	if err == nil {
+		err = checkDir(lock, dir, o.Owner)
 	}
 	if err != nil {
+		unix.Close(lock)
 		return nil, err
 	}
 	ln, err := bindSocket(path, sockMode, o.Owner, gid)
 	if err != nil {
-		unix.Rmdir(dir)
-		closeFD(lock)
+		unix.Close(lock)
 		return nil, err
 	}
 	owner := o.Owner
@@ -195,57 +207,57 @@ func Listen(o ListenOptions) (*Server, error) {
 	return s, nil
 }
 
-// prepareDir makes dir (mode, owner, gid) when it is missing, then
-// refuses it unless it is a real directory that no one but root, niod
-// and owner can write to. made says it made it. The shared base is made
-// as niod's own (not owner's: several users' niods use it); a project's
-// directory in it is owner's, and its base may vanish meanwhile.
-func prepareDir(dir string, mode os.FileMode, owner, gid int, shared bool) (made bool, err error) {
+// openDir opens dir, making it with mode when it is missing; made says it
+// did. A symbolic link or a file in its place is refused.
+func openDir(dir string, mode os.FileMode) (fd int, made bool, err error) {
 	made = true
-	if err := os.Mkdir(dir, mode); err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist) && !shared:
-			// The shared directory went away under us (an ending niod
-			// removed it, empty): the caller makes it again.
-			return false, fmt.Errorf("%w: %s", errGone, dir)
-		case !errors.Is(err, fs.ErrExist):
-			return false, fmt.Errorf("cannot make the control directory %s: %v (make its parent directory or set RUNTIME_DIRECTORY)", dir, cause(err))
+	if err := unix.Mkdir(dir, uint32(mode)); err != nil {
+		if !errors.Is(err, unix.EEXIST) {
+			return -1, false, fmt.Errorf("cannot make the control directory %s: %v (make its parent directory or set RUNTIME_DIRECTORY)", dir, cause(err))
 		}
 		made = false
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
 		if st, lerr := os.Lstat(dir); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
-			return false, fmt.Errorf("control directory %s is a symbolic link: remove it, niod makes the directory itself", dir)
+			return -1, false, fmt.Errorf("control directory %s is a symbolic link: remove it, niod makes the directory itself", dir)
 		}
-		return false, fmt.Errorf("control directory %s is not a directory: remove it", dir)
+		return -1, false, fmt.Errorf("control directory %s is not a directory: remove it", dir)
 	case err != nil:
-		return false, fmt.Errorf("cannot open the control directory %s: %v", dir, err)
+		return -1, false, fmt.Errorf("cannot open the control directory %s: %v", dir, err)
 	}
-	defer unix.Close(fd)
-	if made {
-		// Mkdir's mode went through the umask.
-		if err := unix.Fchmod(fd, uint32(mode)); err != nil {
-			return false, fmt.Errorf("cannot set the mode of the control directory %s: %v", dir, err)
-		}
-		if !shared && (owner >= 0 || gid >= 0) {
-			if err := unix.Fchown(fd, owner, gid); err != nil {
-				return false, fmt.Errorf("cannot give the control directory %s to %s: %v", dir, ids(owner, gid), err)
-			}
+	return fd, made, nil
+}
+
+// fixDir gives the directory open at fd its mode (a new one's went
+// through the umask) and, when owner or gid is set, its owner.
+func fixDir(fd int, dir string, mode os.FileMode, owner, gid int) error {
+	if err := unix.Fchmod(fd, uint32(mode)); err != nil {
+		return fmt.Errorf("cannot set the mode of the control directory %s: %v", dir, err)
+	}
+	if owner >= 0 || gid >= 0 {
+		if err := unix.Fchown(fd, owner, gid); err != nil {
+			return fmt.Errorf("cannot give the control directory %s to %s: %v", dir, ids(owner, gid), err)
 		}
 	}
+	return nil
+}
+
+// checkDir refuses the directory open at fd unless no one but root, niod
+// and owner can write to it.
+func checkDir(fd int, dir string, owner int) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return false, fmt.Errorf("cannot read the control directory %s: %v", dir, err)
+		return fmt.Errorf("cannot read the control directory %s: %v", dir, err)
 	}
 	if st.Mode&0o022 != 0 {
-		return false, fmt.Errorf("control directory %s is writable by group or others (mode %04o): chmod go-w %s", dir, st.Mode&0o7777, dir)
+		return fmt.Errorf("control directory %s is writable by group or others (mode %04o): chmod go-w %s", dir, st.Mode&0o7777, dir)
 	}
 	if uid := int(st.Uid); uid != 0 && uid != os.Geteuid() && uid != owner {
-		return false, fmt.Errorf("control directory %s is owned by uid %d, not by root or niod's user: remove it or chown it to niod's user", dir, uid)
+		return fmt.Errorf("control directory %s is owned by uid %d, not by root or niod's user: remove it or chown it to niod's user", dir, uid)
 	}
-	return made, nil
+	return nil
 }
 
 // bindSocket replaces whatever is at path (the caller holds the lock: a
@@ -318,12 +330,9 @@ func (s *Server) Close() error {
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.closeErr = fmt.Errorf("cannot remove the control socket %s: %v", s.path, cause(err))
 		}
-		// The project's directory goes while it is locked (a niod that
-		// opened it meanwhile sees it gone once it has the lock, and
-		// starts over); after the drop niod may not be allowed to, and it
-		// stays, empty. The shared directory stays.
-		unix.Rmdir(filepath.Dir(s.path))
-		closeFD(s.lock)
+		// The project's directory stays, for the next niod of the
+		// project; letting go of it lets go of the lock.
+		unix.Close(s.lock)
 	})
 	return s.closeErr
 }

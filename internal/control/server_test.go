@@ -120,15 +120,12 @@ func TestListenMakesDirAndSocket(t *testing.T) {
 			t.Errorf("%s: mode %v (%v), want %v", p, st.Mode(), err, mode)
 		}
 	}
-	// The project's directory goes with its niod; the shared one stays.
+	// The socket goes with its niod; the directories stay, empty.
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Lstat(filepath.Dir(s.Path())); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the project's directory is left: %v", err)
-	}
-	if st, err := os.Lstat(dir); err != nil || !st.IsDir() {
-		t.Errorf("the shared directory went: %v", err)
+	if left, err := os.ReadDir(filepath.Dir(s.Path())); err != nil || len(left) != 0 {
+		t.Errorf("the project's directory holds %v (%v), want nothing", left, err)
 	}
 }
 
@@ -235,16 +232,31 @@ func TestCloseRemovesSocketFreesLock(t *testing.T) {
 	if _, err := os.Lstat(s.Path()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left: %v", err)
 	}
-	// The project's directory (its lock) goes too.
-	if _, err := os.Lstat(filepath.Dir(s.Path())); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the project's control directory is left: %v", err)
-	}
+	// The project's directory stays, unlocked: the next niod takes it.
 	if err := s.Close(); err != nil {
 		t.Errorf("second close: %v", err)
 	}
 	serve(t, listen(t, opts(dir)), nil)
 	if a := ask(t, s.Path(), CmdStatus); !a.OK {
 		t.Errorf("%+v", a)
+	}
+}
+
+// The directory a niod of another user left is root's to take over.
+func TestListenTakesOverAProjectDir(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, SocketName("/srv/project"))
+	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil || os.Chown(filepath.Dir(path), 4398, 4398) != nil {
+		t.Fatal(err)
+	}
+	o := opts(dir)
+	o.Owner, o.Group = 4397, 4397
+	listen(t, o)
+	st, err := os.Stat(filepath.Dir(path))
+	if err != nil || st.Mode() != os.ModeDir|0o700 || st.Sys().(*syscall.Stat_t).Uid != 4397 {
+		t.Errorf("the project's directory: %v %v, want 0700 of uid 4397", st.Mode(), err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,14 +237,23 @@ func writeConfAtomic(t *testing.T, root string, c conf) {
 }
 
 // entries lists a directory's names.
-// leftIn is what niod left in dir: its entries, less the shared control
-// directory "niod" when it is empty (it stays, as /run/user/UID/systemd
-// does).
+// leftIn is what niod left in dir: its entries, less the control
+// directories, which stay empty for the next niod (docs/control.md): the
+// shared "niod" holding only empty project directories, or a project's
+// directory (16 hex digits) itself when dir is the shared one.
 func leftIn(t *testing.T, dir string) []string {
 	t.Helper()
+	emptyDir := func(p string) bool {
+		st, err := os.Lstat(p)
+		return err == nil && st.IsDir() && len(entries(t, p)) == 0
+	}
 	var out []string
 	for _, e := range entries(t, dir) {
-		if e == "niod" && len(entries(t, filepath.Join(dir, e))) == 0 {
+		p := filepath.Join(dir, e)
+		switch {
+		case regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(e) && emptyDir(p):
+			continue
+		case e == "niod" && len(leftIn(t, p)) == 0:
 			continue
 		}
 		out = append(out, e)

@@ -758,12 +758,8 @@ func TestSuperviseHandoffFile(t *testing.T) {
 	if _, err := os.Lstat(second); err == nil {
 		t.Errorf("handoff file %s still exists after niod exited", second)
 	}
-	if ents, _ := os.ReadDir(base); len(ents) != 0 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("left in RUNTIME_DIRECTORY after niod exited: %v", names)
+	if left := leftIn(t, base); len(left) != 0 {
+		t.Errorf("left in RUNTIME_DIRECTORY after niod exited: %v", left)
 	}
 }
 

@@ -36,7 +36,7 @@ func commands() []command {
 		{"check", "validate everything run would, start nothing", "check [flags] [-- COMMAND [ARG...]]", checkCmd},
 		{"config", "print the merged, resolved settings as INI", "config [flags] [--show-origin] [--reveal]", configCmd},
 		{"cert", "create a local CA and an instance certificate", "cert [flags]", certCmd},
-		{"status", "show what a running niod does (--live, --ready: only the exit code)", "status [-r ROOT] [--json | --live | --ready]", controlCmd("status")},
+		{"status", "show what a running niod does (--live, --ready: only the exit code)", "status [-r ROOT] [--json|--live|--ready]", controlCmd("status")},
 		{"restart", "restart the runtime now, the back-off reset", "restart [-r ROOT]", controlCmd("restart")},
 		{"reload", "read the settings again and say the outcome", "reload [-r ROOT] [--timeout D]", controlCmd("reload")},
 		{"stop", "stop the runtime's tree and keep niod up", "stop [-r ROOT]", controlCmd("stop")},

@@ -172,7 +172,7 @@ func (m *Machine) request(r Request, now time.Time) {
 			m.do(Cancel{TimerRestart})
 			m.start()
 		case StoppingToIdle:
-			m.state, m.restartAt = StoppingToRestart, now
+			m.state, m.restartAt, m.why = StoppingToRestart, now, "a start request"
 		}
 	case OpRestart:
 		switch {

@@ -105,3 +105,13 @@ func TestSignalRequestIsForwardedNotAStop(t *testing.T) {
 		t.Errorf("stopped: effects %v", g.out)
 	}
 }
+
+// A start while the tree is being stopped on request says so.
+func TestStartWhileStoppingSaysWhy(t *testing.T) {
+	f := reachState(t, StoppingToIdle)
+	f.step(Request{Op: OpStart})
+	f.wantState(StoppingToRestart)
+	if st := f.m.Status(f.now); st != "stopping the runtime to restart it after a start request" {
+		t.Errorf("status %q", st)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"niod/internal/securefile"
 )
 
@@ -56,9 +58,13 @@ type Loaded struct {
 
 // fileRead is what Load remembers of one settings file it read.
 type fileRead struct {
-	name       string
-	gen        uint32 // the read that set its values
-	file       *securefile.File
+	name string
+	gen  uint32 // the read that set its values
+	file *securefile.File
+	// credential is a file delivered for the service alone: a systemd
+	// credential, or one on a read-only tmpfs (a Kubernetes Secret volume,
+	// a Docker swarm secret), which others of the host cannot read
+	// whatever its mode.
 	credential bool
 	touched    []*Value
 }
@@ -136,6 +142,13 @@ func Load(req Request) (*Loaded, Problems) {
 func (l *Loaded) read(name string, byDefault bool, credsDir string, ps *collector) *fileRead {
 	path := RootPath(l.Root, name)
 	f, err := securefile.ReadFile(path, MaxFileSize)
+	if errors.Is(err, unix.ELOOP) {
+		// A Kubernetes Secret or ConfigMap volume's file is a link into
+		// its ..data directory: that one link is followed.
+		if real, ok := securefile.Projected(path); ok {
+			f, err = securefile.ReadFile(real, MaxFileSize)
+		}
+	}
 	if err != nil {
 		msg := err.Error()
 		var se *securefile.Error
@@ -150,7 +163,7 @@ func (l *Loaded) read(name string, byDefault bool, credsDir string, ps *collecto
 	}
 	touched := l.Settings.read(name, f.Text, ps)
 	return &fileRead{name: name, gen: l.Settings.reads, file: f, touched: touched,
-		credential: isCredential(path, credsDir, f.Mode)}
+		credential: isCredential(path, credsDir, f.Mode) || securefile.OnReadOnlyTmpfs(f.Path)}
 }
 
 // followOn sums up in one problem the undefined references of a Load in

@@ -53,6 +53,9 @@ type Options struct {
 	// StopSignal before it is killed.
 	StopTimeout time.Duration
 	StopSignal  syscall.Signal
+	// StopExitCode is niod's exit code after a stop it was asked for
+	// (TERM, INT); -1 means 128+N, as a shell reports a death by signal N.
+	StopExitCode int
 	// Ready says when the runtime counts as ready: auto, exec, notify or
 	// probe.
 	Ready string
@@ -144,6 +147,18 @@ var optionSpecs = []OptionSpec{
 			return fmt.Errorf("must be a signal name such as TERM, INT, QUIT or HUP")
 		}
 		o.StopSignal = sig
+		return nil
+	}},
+	{Key: "stop_exit_code", Arg: "code", Help: "exit code after a requested stop, such as 0 for docker stop (default: 128+N for signal N)", set: func(o *Options, t string) error {
+		o.StopExitCode = -1
+		if t == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 || n > 255 {
+			return fmt.Errorf("must be an exit code from 0 to 255 (or empty for 128+N)")
+		}
+		o.StopExitCode = n
 		return nil
 	}},
 	{Key: "ready", Arg: "when", Default: "auto", Help: "when the runtime is ready: auto, exec, notify or probe", set: setChoice(func(o *Options) *string { return &o.Ready }, "auto", "exec", "notify", "probe")},

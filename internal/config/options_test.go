@@ -25,6 +25,7 @@ func TestDefaultOptions(t *testing.T) {
 		RestartLimitWindow: 60 * time.Second,
 		StopTimeout:        8 * time.Second,
 		StopSignal:         syscall.SIGTERM,
+		StopExitCode:       -1,
 		Ready:              "auto",
 		HealthInterval:     5 * time.Second,
 		HealthTimeout:      3 * time.Second,

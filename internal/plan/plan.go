@@ -171,6 +171,7 @@ func supervisorOptions(l *config.Loaded, handoffDir string) (spec.Options, confi
 		RestartDelay: o.RestartDelay, RestartMaxDelay: o.RestartMaxDelay, RestartResetAfter: o.RestartResetAfter,
 		RestartLimit: o.RestartLimit, RestartLimitWindow: o.RestartLimitWindow,
 		StopSignal: o.StopSignal, StopTimeout: o.StopTimeout,
+		StopExit:       spec.StopExit{Code: o.StopExitCode, Set: o.StopExitCode >= 0},
 		HealthInterval: o.HealthInterval, HealthTimeout: o.HealthTimeout, HealthGrace: o.HealthGrace,
 		LogLevel: o.LogLevel, LogFormat: o.LogFormat,
 	}

@@ -37,6 +37,11 @@ func whoToBe(accounts privs.Accounts, o *config.Options, euid int, reload bool) 
 	if !reload && euid != 0 && euid != u.UID {
 		return nil, exitcode.NoPerm, fmt.Sprintf("niod runs as uid %d and cannot become user %s (start it as root or as that user)", euid, u)
 	}
+	if !reload && euid == 0 && u.UID != 0 {
+		if msg := privs.CannotDrop(); msg != "" {
+			return nil, exitcode.NoPerm, msg
+		}
+	}
 	return u, 0, ""
 }
 

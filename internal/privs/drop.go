@@ -18,6 +18,9 @@ import (
 // back. It needs CGO_ENABLED=0: AllThreadsSyscall refuses to run with cgo.
 func Drop(u *User) error {
 	if os.Geteuid() == 0 {
+		if missing := MissingCapabilities(); len(missing) > 0 {
+			return fmt.Errorf("%s", cannotDrop(missing))
+		}
 		last, err := lastCap()
 		if err != nil {
 			return err
@@ -52,6 +55,53 @@ func Drop(u *User) error {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
 	return nil
+}
+
+// dropCapabilities are what root needs to become a user: SETPCAP to empty
+// the bounding set, SETGID for the groups and gid, SETUID for the uid.
+var dropCapabilities = []struct {
+	name string
+	bit  uint
+}{{"SETUID", unix.CAP_SETUID}, {"SETGID", unix.CAP_SETGID}, {"SETPCAP", unix.CAP_SETPCAP}}
+
+// MissingCapabilities names the capabilities root lacks to drop to a user
+// (a container started with --cap-drop ALL has none of them).
+func MissingCapabilities() []string {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return nil // the drop itself says what fails
+	}
+	effective := uint64(data[0].Effective) | uint64(data[1].Effective)<<32
+	var out []string
+	for _, c := range dropCapabilities {
+		if effective&(1<<c.bit) == 0 {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// cannotDrop says why root cannot drop to a user without the capabilities
+// missing, and what to do.
+func cannotDrop(missing []string) string {
+	what := "the capability " + missing[0]
+	if len(missing) > 1 {
+		what = "the capabilities " + strings.Join(missing, ", ")
+	}
+	return "running as root without " + what +
+		" (a container started with --cap-drop ALL?), niod cannot drop to a user: start niod as the user instead " +
+		"(docker run --user 999:999, USER nio in the Dockerfile, runAsUser in Kubernetes, User= in a unit) " +
+		"or keep SETUID, SETGID and SETPCAP (--cap-add SETUID --cap-add SETGID --cap-add SETPCAP)"
+}
+
+// CannotDrop is the message for root that lacks the capabilities a drop
+// needs; "" when it has them.
+func CannotDrop() string {
+	if missing := MissingCapabilities(); len(missing) > 0 {
+		return cannotDrop(missing)
+	}
+	return ""
 }
 
 func allThreads(trap, a1, a2, a3 uintptr) error {

@@ -132,3 +132,16 @@ func TestLookupRefusesAFIFO(t *testing.T) {
 		t.Fatal("reading a FIFO as the user database blocked")
 	}
 }
+
+func TestCannotDropMessage(t *testing.T) {
+	if got := cannotDrop([]string{"SETPCAP"}); !strings.HasPrefix(got, "running as root without the capability SETPCAP (a container started with --cap-drop ALL?), niod cannot drop to a user: start niod as the user instead (docker run --user 999:999") {
+		t.Errorf("one: %s", got)
+	}
+	if got := cannotDrop([]string{"SETUID", "SETGID", "SETPCAP"}); !strings.Contains(got, "without the capabilities SETUID, SETGID, SETPCAP (") ||
+		!strings.HasSuffix(got, "or keep SETUID, SETGID and SETPCAP (--cap-add SETUID --cap-add SETGID --cap-add SETPCAP)") {
+		t.Errorf("three: %s", got)
+	}
+	if os.Geteuid() == 0 && len(MissingCapabilities()) != 0 {
+		t.Errorf("root here lacks %v", MissingCapabilities())
+	}
+}

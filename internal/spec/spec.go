@@ -68,7 +68,9 @@ type Options struct {
 	// killed.
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
-	Ready       Ready
+	// StopExit is niod's exit code after a requested stop; unset, 128+N.
+	StopExit StopExit
+	Ready    Ready
 	// HealthURL is what the probe asks ("" for no probe); HealthCA
 	// verifies it over https.
 	HealthURL, HealthCA string
@@ -113,6 +115,13 @@ func (o Options) TimeToLimit() time.Duration {
 	return total
 }
 
+// StopExit is an exit code for a requested stop (stop_exit_code), when
+// Set.
+type StopExit struct {
+	Code int
+	Set  bool
+}
+
 // Changed names the options that differ between o and p, in a fixed order,
 // as the settings name them.
 func (o Options) Changed(p Options) []string {
@@ -130,6 +139,7 @@ func (o Options) Changed(p Options) []string {
 	add(o.RestartLimitWindow != p.RestartLimitWindow, "restart_limit_window")
 	add(o.StopSignal != p.StopSignal, "stop_signal")
 	add(o.StopTimeout != p.StopTimeout, "stop_timeout")
+	add(o.StopExit != p.StopExit, "stop_exit_code")
 	add(o.Ready != p.Ready, "ready")
 	add(o.HealthURL != p.HealthURL || o.HealthCA != p.HealthCA, "health_url")
 	add(o.HealthInterval != p.HealthInterval, "health_interval")

@@ -414,6 +414,9 @@ func (m *Machine) stopRequest(sig syscall.Signal, now time.Time) {
 	m.log(zapcore.InfoLevel, "stopping", logging.String("signal", name))
 	m.do(Tell{What: TellStopping}, Tell{What: TellExtendTimeout, D: m.spec.Options.StopTimeout + extendStopBy})
 	code := exitcode.SignalBase + int(sig)
+	if e := m.spec.Options.StopExit; e.Set {
+		code = e.Code // stop_exit_code: a stop that was asked for is no failure
+	}
 	if m.state == StoppingToRestart || m.state == StoppingToIdle {
 		// The stop under way goes on, stop_timeout and all; only what
 		// follows it changes.

@@ -699,3 +699,22 @@ func TestNewHealthURLWhileAProbeIsOut(t *testing.T) {
 		t.Errorf("no probe of the new target once the old one answered")
 	}
 }
+
+// stop_exit_code: a requested stop ends niod with that code, not 128+N; an
+// end of the runtime by itself is unchanged.
+func TestStopExitCode(t *testing.T) {
+	s := testSpec()
+	s.Options.StopExit = spec.StopExit{Code: 0, Set: true}
+	f := newFx(t, s).step(Boot{})
+	f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
+	f.step(ProbeDone{f.m.probeSeq, nil}, Signal{syscall.SIGTERM}, Reaped{[]ChildExit{{runtimePID, 143}}, true})
+	if count(f.out, func(e Exit) bool { return e.Code == 0 }) != 1 {
+		t.Errorf("effects %v, want Exit 0", f.out)
+	}
+	s.Options.Restart = spec.RestartNever
+	g := newFx(t, s).step(Boot{})
+	g.step(Spawned{g.gen(), runtimePID}, Reaped{[]ChildExit{{runtimePID, 3}}, true})
+	if count(g.out, func(e Exit) bool { return e.Code == 3 }) != 1 {
+		t.Errorf("effects %v, want the runtime's own Exit 3", g.out)
+	}
+}

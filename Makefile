@@ -13,10 +13,14 @@ export CGO_ENABLED = 0
 export PATH := $(dir $(GO)):$(PATH)
 
 BIN       := bin/niod
+# make container-image: the engine, the image's name, its Python base.
+ENGINE    ?= podman
+IMAGE     ?= localhost/niod:latest
+PYTHON_IMAGE ?=
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 DEMO_ROOT := examples/project
 
-.PHONY: all build test unit e2e fuzz lint demo install uninstall bench clean help
+.PHONY: all build test unit e2e fuzz lint demo install uninstall bench clean help container-image
 
 all: build
 
@@ -25,7 +29,8 @@ help:
 	@echo "make test     lint, unit tests, end-to-end tests, a short fuzz run"
 	@echo "make demo     run niod on examples/project"
 	@echo "make install  install niod into \$$(DESTDIR)\$$(BINDIR) (PREFIX=$(PREFIX))"
-	@echo "make bench    benchmarks side by side: settings vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv"
+	@echo "make bench    benchmarks side by side: settings vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv; in a container (as root)"
+	@echo "make container-image   the image of deploy/docker with bin/niod (ENGINE=podman|docker, IMAGE=$(IMAGE), PYTHON_IMAGE=...)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/niod
@@ -69,6 +74,13 @@ bench: build
 	$(GO) test -run=NONE -bench=Redactor -benchmem ./internal/logging/
 	bench/config-merge.sh $(BIN)
 	bench/supervise.sh $(BIN)
+	@if [ "$$(id -u)" -eq 0 ]; then bench/container.sh $(BIN); else echo "bench/container.sh skipped: needs root (rootful podman)"; fi
+
+# deploy/docker/Dockerfile's prebuilt target: bin/niod copied in, no Go
+# image needed. podman needs --format docker to keep the HEALTHCHECK.
+container-image: build
+	$(ENGINE) build $(if $(filter podman,$(notdir $(ENGINE))),--format docker --ignorefile deploy/docker/Dockerfile.dockerignore) \
+		-f deploy/docker/Dockerfile --target prebuilt $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) -t $(IMAGE) .
 
 clean:
 	rm -rf bin

@@ -61,17 +61,10 @@ var (
 
 func inCI() bool { return os.Getenv("CI") == "true" }
 
-// need skips the test when the suite cannot run, or fails it under CI=true:
-// CI must run these tests.
+// need skips the test when the suite cannot run, or fails it under CI=true.
 func need(t *testing.T) {
 	t.Helper()
-	if setupErr == nil {
-		return
-	}
-	if inCI() {
-		t.Fatalf("CI=true: the systemd suite must run, but: %v", setupErr)
-	}
-	t.Skipf("systemd suite skipped: %v", setupErr)
+	testbin.NeedSuite(t, "systemd", setupErr)
 }
 
 func TestMain(m *testing.M) {

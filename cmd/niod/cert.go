@@ -196,15 +196,7 @@ func certCmd(inv *invocation, args []string) int {
 // a warning. An undefined [[ NAME ]] elsewhere does not matter here: one in
 // the port or host is a warning, and the URL then says PORT.
 func restAddress(inv *invocation, root string, files []string) (host, port string, code int) {
-	for _, kv := range inv.environ {
-		if value, ok := strings.CutPrefix(kv, "NIOD_SETTINGS="); ok && len(files) == 0 {
-			for _, f := range strings.Split(value, ",") {
-				if f = strings.TrimSpace(f); f != "" {
-					files = append(files, f)
-				}
-			}
-		}
-	}
+	files = settingsFiles(files, inv.environ)
 	given := len(files) > 0
 	if !given {
 		if _, err := os.Lstat(config.RootPath(root, config.DefaultFile)); err != nil {

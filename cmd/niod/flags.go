@@ -100,19 +100,29 @@ func (sf *settingsFlags) request(inv *invocation) config.Request {
 	// As root, niod takes none of its own options from a file another
 	// user could have written: the runtime's user must not be able to
 	// decide what niod does as root.
-	req := config.Request{Root: projectRoot(sf.root, inv.environ), Files: sf.settings, Environ: inv.environ, Flags: sf.flagSources(),
+	return config.Request{Root: projectRoot(sf.root, inv.environ), Files: settingsFiles(sf.settings, inv.environ),
+		Environ: inv.environ, Flags: sf.flagSources(),
 		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0}
-	for _, kv := range inv.environ {
-		name, value, _ := strings.Cut(kv, "=")
-		if name == "NIOD_SETTINGS" && len(req.Files) == 0 {
+}
+
+// settingsFiles are the -s files given, else those of NIOD_SETTINGS
+// (comma-separated); none means nio.conf.
+func settingsFiles(flag []string, environ []string) []string {
+	if len(flag) > 0 {
+		return flag
+	}
+	var out []string
+	for _, kv := range environ {
+		if value, ok := strings.CutPrefix(kv, "NIOD_SETTINGS="); ok {
 			for _, f := range strings.Split(value, ",") {
 				if f = strings.TrimSpace(f); f != "" {
-					req.Files = append(req.Files, f)
+					out = append(out, f)
 				}
 			}
+			return out // the first one
 		}
 	}
-	return req
+	return nil
 }
 
 // projectRoot is the project root a command is given: the -r flag, else

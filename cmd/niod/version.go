@@ -9,7 +9,12 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
-func versionCmd(inv *invocation, _ []string) int {
+func versionCmd(inv *invocation, args []string) int {
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		c := commandNamed("version")
+		fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n", c.usage, upperFirst(c.summary))
+		return 0
+	}
 	fmt.Fprintf(inv.stdout, "niod %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return 0
 }

@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -527,6 +528,41 @@ func TestPublishedPort(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != auth.want {
 			t.Errorf("GET http://%s/nio (auth %v): %d, want %d", addr, auth.header != "", resp.StatusCode, auth.want)
+		}
+	}
+}
+
+// niod doctor inside the container: it knows where it is, and the checks a
+// container cannot see say so instead of judging the host.
+func TestDoctorInside(t *testing.T) {
+	need(t)
+	t.Parallel()
+	sec, _ := withSecrets(t)
+	c := run(t, runOpts{podman: sec})
+	c.waitHealthy()
+	out, stderr, code := c.exec("niod", "doctor", "--json", "--only", "swap,clock,secrets,wifi")
+	var d struct {
+		Container bool `json:"container"`
+		Findings  []struct {
+			ID, Status, Summary string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil || (code != 0 && code != 1) {
+		t.Fatalf("niod doctor --json in the container: exit %d %v\n%s%s", code, err, out, stderr)
+	}
+	if !d.Container {
+		t.Errorf("doctor does not see it runs in a container: %s", out)
+	}
+	for _, f := range d.Findings {
+		switch f.ID {
+		case "swap.encrypted", "wifi.security", "clock.daemon":
+			if f.Status != "skip" || !strings.Contains(f.Summary, "container") {
+				t.Errorf("%s in a container: %s %q, want a skip that says why", f.ID, f.Status, f.Summary)
+			}
+		case "secrets.permissions":
+			if f.Status != "ok" {
+				t.Errorf("%s: %s %q", f.ID, f.Status, f.Summary)
+			}
 		}
 	}
 }

@@ -1,0 +1,10 @@
+package doctor
+
+// All is the checklist, in the order niod doctor prints it.
+func All() []Check {
+	var out []Check
+	for _, group := range [][]Check{ClockChecks(), SwapChecks(), CoreChecks(), KernelChecks(), WiFiChecks(), ProjectChecks()} {
+		out = append(out, group...)
+	}
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"niod/internal/descriptors"
+	"niod/internal/doctor"
 	"niod/internal/exitcode"
 	"niod/internal/privs"
 )
@@ -53,6 +54,7 @@ func main() {
 	// Before the first file is opened: niod is about to hold secrets, so
 	// no core dump; with too few descriptors Go's runtime aborts when it
 	// sets up its poller; and what niod inherited stays with niod.
+	doctor.RecordCoreLimit() // the limit niod was started with, before niod sets its own to 0
 	if err := privs.NoCoreDumps(); err != nil {
 		fmt.Fprintln(inv.stderr, "niod: cannot turn core dumps off: "+err.Error())
 		os.Exit(exitcode.Software)

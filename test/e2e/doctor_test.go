@@ -117,3 +117,22 @@ func TestDoctorHostAndUsage(t *testing.T) {
 	}
 	os.Remove(filepath.Join(bad, "nio.conf"))
 }
+
+// core.rlimit judges the limit niod was started with, not the 0 niod sets
+// for itself at once.
+func TestDoctorCoreLimitInherited(t *testing.T) {
+	t.Parallel()
+	for limit, want := range map[string]string{"unlimited": "warn", "0": "ok"} {
+		cmd := exec.Command("sh", "-c", "ulimit -c "+limit+" && exec \"$0\" doctor --json --only core.rlimit", niodBin)
+		cmd.Env = envList(baseEnv(nil))
+		cmd.Dir = t.TempDir()
+		out, err := cmd.Output()
+		var d doctorJSON
+		if jerr := json.Unmarshal(out, &d); jerr != nil {
+			t.Fatalf("ulimit -c %s: %v %v\n%s", limit, err, jerr, out)
+		}
+		if got := statusOf(d, "core.rlimit"); got != want {
+			t.Errorf("ulimit -c %s: core.rlimit %s, want %s", limit, got, want)
+		}
+	}
+}

@@ -35,9 +35,13 @@ func TestHostCheckIDs(t *testing.T) {
 		"core.suid_dumpable": true, "core.rlimit": true,
 		"kernel.randomize_va_space": false, "kernel.kptr_restrict": false, "kernel.dmesg_restrict": false,
 		"kernel.yama_ptrace_scope": false, "fs.protected": false, "kernel.unprivileged_bpf_disabled": false,
+		"wifi.security": false, "ssh.config": false, "updates.unattended": false,
+		"sandbox.container": true, "sandbox.lsm": true, "exposure.listeners": true,
+		"secrets.vcs": true, "secrets.permissions": true, "files.project": true, "runtime.root": true,
+		"tls.api": true, "exposure.api": true, "credentials.weak": true,
 	}
 	got := map[string]bool{}
-	for _, group := range [][]Check{ClockChecks(), SwapChecks(), CoreChecks(), KernelChecks()} {
+	for _, group := range [][]Check{All()} {
 		for _, c := range group {
 			if _, dup := got[c.ID]; dup {
 				t.Errorf("%s twice", c.ID)

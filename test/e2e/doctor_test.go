@@ -53,7 +53,7 @@ func TestDoctorProject(t *testing.T) {
 			t.Fatalf("git %v: %v %s", args, err, out)
 		}
 	}
-	d, code := runDoctor(t, "-r", root, "-s", "nio.conf", "-s", "secrets.conf", "--only", "secrets,credentials,exposure,tls")
+	d, code := runDoctor(t, "-r", root, "-s", "nio.conf", "-s", "secrets.conf", "--only", "secrets,credentials,exposure.api,tls")
 	want := map[string]string{"secrets.vcs": "fail", "secrets.permissions": "ok", "credentials.weak": "fail", "exposure.api": "warn", "tls.api": "fail"}
 	for id, s := range want {
 		if got := statusOf(d, id); got != s {
@@ -75,7 +75,7 @@ func TestDoctorProject(t *testing.T) {
 	if code != 0 || statusOf(d, "secrets.vcs") != "ok" || statusOf(d, "credentials.weak") != "ok" || statusOf(d, "exposure.api") != "warn" {
 		t.Errorf("after the fixes: exit %d %+v", code, d.Findings)
 	}
-	if _, code := runDoctor(t, "-r", root, "-s", "nio.conf", "-s", "secrets.conf", "--only", "exposure", "--strict"); code != 1 {
+	if _, code := runDoctor(t, "-r", root, "-s", "nio.conf", "-s", "secrets.conf", "--only", "exposure.api", "--strict"); code != 1 {
 		t.Errorf("--strict with a warning: exit %d, want 1", code)
 	}
 }

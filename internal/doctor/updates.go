@@ -1,0 +1,89 @@
+package doctor
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// aptConfDir holds apt's configuration, read in name order.
+const aptConfDir = "/etc/apt/apt.conf.d"
+
+// unattendedUpgrade is the program APT::Periodic runs to install updates.
+const unattendedUpgrade = "/usr/bin/unattended-upgrade"
+
+// UpdateChecks are the checks of how the system gets its security updates.
+func UpdateChecks() []Check {
+	return []Check{{ID: "updates.unattended", Run: unattendedUpdates}}
+}
+
+// aptPeriodic matches the setting that has apt install updates by itself.
+var aptPeriodic = regexp.MustCompile(`(?i)^\s*APT::Periodic::Unattended-Upgrade\s+"([^"]*)"`)
+
+// aptPart says whether apt reads a file of apt.conf.d: one named of
+// letters, digits, "_", "-" and ".", with no extension or ".conf".
+func aptPart(name string) bool {
+	if strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != "" {
+		return false
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i:] == ".conf"
+	}
+	return true
+}
+
+// unattendedUpdates checks that a Debian or Ubuntu system installs its
+// security updates without waiting for someone to log in.
+func unattendedUpdates(h *Host) Finding {
+	if _, err := os.Stat(h.Path("/etc/debian_version")); err != nil {
+		return Finding{Status: Skip, Summary: "not Debian or Ubuntu"}
+	}
+	entries, err := os.ReadDir(h.Path(aptConfDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return cannotRead(aptConfDir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && aptPart(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	value, origin := "", ""
+	for _, name := range names {
+		p := aptConfDir + "/" + name
+		text, err := readText(h, p)
+		if err != nil {
+			return cannotRead(p, err)
+		}
+		// A later file, and a later line, overrides an earlier one.
+		for _, line := range strings.Split(text, "\n") {
+			if m := aptPeriodic.FindStringSubmatch(line); m != nil {
+				value, origin = m[1], p+": "+strings.TrimSpace(line)
+			}
+		}
+	}
+	var evidence []string
+	days, _ := strconv.Atoi(value)
+	on := days >= 1
+	if origin == "" {
+		evidence = append(evidence, "APT::Periodic::Unattended-Upgrade unset in "+aptConfDir)
+	} else {
+		evidence = append(evidence, origin)
+	}
+	if _, err := os.Stat(h.Path(unattendedUpgrade)); err == nil {
+		evidence = append(evidence, unattendedUpgrade+": present")
+	} else {
+		evidence = append(evidence, unattendedUpgrade+": absent")
+		on = false
+	}
+	if on {
+		return Finding{Status: OK, Summary: "security updates install unattended", Evidence: evidence}
+	}
+	return Finding{Status: Warn, Summary: "security updates wait for someone to install them", Evidence: evidence,
+		Fix: "apt-get install unattended-upgrades && dpkg-reconfigure -plow unattended-upgrades"}
+}

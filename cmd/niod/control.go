@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"niod/internal/config"
 	"niod/internal/control"
 	"niod/internal/exitcode"
 )
@@ -149,7 +151,7 @@ func controlCmd(name string) func(*invocation, []string) int {
 		req := control.Request{Cmd: name}
 		if name == "signal" {
 			req.Signal = cf.fs.Arg(0)
-			if _, ok := control.ParseSignal(req.Signal); !ok {
+			if _, ok := config.ParseSignal(req.Signal); !ok {
 				fmt.Fprintf(inv.stderr, "niod signal: unknown signal %q (give a name such as TERM, HUP or USR1)\n", req.Signal)
 				return exitcode.Usage
 			}
@@ -166,7 +168,7 @@ func (cf *controlFlags) status(inv *invocation, path string) int {
 	quiet := cf.live || cf.ready
 	out := inv
 	if quiet {
-		out = &invocation{environ: inv.environ, stdout: discard{}, stderr: discard{}}
+		out = &invocation{environ: inv.environ, stdout: io.Discard, stderr: io.Discard}
 	}
 	a, code := ask(out, "status", path, control.Request{Cmd: control.CmdStatus})
 	switch {
@@ -245,7 +247,3 @@ func (cf *controlFlags) reload(inv *invocation, path string) int {
 	}[r.Outcome])
 	return exitcode.OK
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // NiodSection is the section holding niod's own options; it is not passed
@@ -471,29 +473,14 @@ func ParseDuration(t string) (time.Duration, error) {
 	return total, nil
 }
 
-var signalNames = map[string]syscall.Signal{
-	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
-	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "TERM": syscall.SIGTERM, "WINCH": syscall.SIGWINCH,
-}
-
 // ParseSignal reads a signal name (TERM or SIGTERM, any case) or number.
 func ParseSignal(t string) (syscall.Signal, bool) {
 	s := strings.ToUpper(strings.TrimSpace(t))
 	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
 		return syscall.Signal(n), true
 	}
-	sig, ok := signalNames[strings.TrimPrefix(s, "SIG")]
-	return sig, ok
-}
-
-// SignalName returns the short name of sig (TERM), or its number.
-func SignalName(sig syscall.Signal) string {
-	for name, s := range signalNames {
-		if s == sig {
-			return name
-		}
-	}
-	return strconv.Itoa(int(sig))
+	sig := unix.SignalNum("SIG" + strings.TrimPrefix(s, "SIG"))
+	return sig, sig != 0
 }
 
 // SplitCommand splits a command line like a POSIX shell would, without

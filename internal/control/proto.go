@@ -6,11 +6,7 @@
 package control
 
 import (
-	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"niod/internal/securefile"
 )
@@ -153,11 +149,4 @@ func (s *Status) CheckSettings() {
 	for _, st := range s.Stamps {
 		s.Settings = append(s.Settings, Settings{Path: st.Path, Changed: st.Changed()})
 	}
-}
-
-// ParseSignal reads a signal name as niod signal takes it: TERM, SIGTERM
-// or term.
-func ParseSignal(name string) (syscall.Signal, bool) {
-	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "SIG"))
-	return sig, sig != 0
 }

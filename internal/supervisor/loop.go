@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"niod/internal/config"
 	"niod/internal/control"
 	probe "niod/internal/health"
 	"niod/internal/logging"
@@ -230,7 +231,7 @@ func (l *loop) control(c *control.Call) {
 	case control.CmdReload:
 		req.Op = OpReload
 	case control.CmdSignal:
-		sig, ok := control.ParseSignal(c.Req.Signal)
+		sig, ok := config.ParseSignal(c.Req.Signal)
 		if !ok {
 			c.Reply(control.Answer{Error: "unknown signal " + strconv.Quote(c.Req.Signal) + " (give a name such as TERM, HUP or USR1)"})
 			return

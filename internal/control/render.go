@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"niod/internal/tlscheck"
 )
 
 // Render is niod status for a terminal: one line of what niod does, then
@@ -97,16 +99,10 @@ func roundDuration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// daysLeft says how long until an end, in whole days (nearest), hours
-// under a day.
+// daysLeft says how long until an end, as niod check does.
 func daysLeft(d time.Duration) string {
-	switch days := int((d + 12*time.Hour) / (24 * time.Hour)); {
-	case d <= 0:
+	if d <= 0 {
 		return "ended"
-	case days >= 2:
-		return fmt.Sprintf("in %d days", days)
-	case d >= 24*time.Hour:
-		return "in 1 day"
 	}
-	return fmt.Sprintf("in %d hours", int(d.Round(time.Hour)/time.Hour))
+	return "in " + tlscheck.Remaining(d)
 }

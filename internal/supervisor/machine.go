@@ -319,13 +319,20 @@ func killedBy(code int) (syscall.Signal, bool) {
 // exitFields describe the runtime's end for the log: "killed by SIGKILL"
 // for a signal, not the shell's 137; the code for an exit.
 func exitFields(pid, code int, uptime time.Duration) []logging.Field {
-	f := []logging.Field{logging.Int("pid", pid)}
-	if sig, ok := killedBy(code); ok {
-		f = append(f, logging.String("exit", "killed by SIG"+signalName(sig)))
-	} else {
-		f = append(f, logging.String("exit", describeCode(code)), logging.Int("code", code))
+	f := []logging.Field{logging.Int("pid", pid), logging.String("exit", describeEnd(code))}
+	if _, ok := killedBy(code); !ok {
+		f = append(f, logging.Int("code", code))
 	}
 	return append(f, logging.Duration("uptime", uptime.Round(time.Millisecond)))
+}
+
+// describeEnd says how the runtime ended, as the log and niod status say
+// it: "killed by SIGKILL" or "exit code 3".
+func describeEnd(code int) string {
+	if _, ok := killedBy(code); ok {
+		return "killed by " + describeCode(code)
+	}
+	return describeCode(code)
 }
 
 func signalName(sig syscall.Signal) string {

@@ -52,9 +52,9 @@ func (m *Machine) Snapshot(now time.Time) control.Status {
 		st.BackoffUntil = &t
 	}
 	if x := m.lastExit; x.ok {
-		le := &control.LastExit{Code: x.code, At: x.at, AfterSeconds: x.after.Seconds(), Exit: describeCode(x.code)}
-		if sig, ok := killedBy(x.code); ok {
-			le.Exit, le.Signal = "killed by SIG"+signalName(sig), "SIG"+signalName(sig)
+		le := &control.LastExit{Code: x.code, At: x.at, AfterSeconds: x.after.Seconds(), Exit: describeEnd(x.code)}
+		if _, ok := killedBy(x.code); ok {
+			le.Signal = describeCode(x.code)
 		}
 		if x.startErr != "" {
 			le.Exit = "did not start: " + x.startErr

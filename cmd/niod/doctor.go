@@ -29,6 +29,7 @@ func doctorCmd(inv *invocation, args []string) int {
 	only := flags.StringSlice("only", nil, "run only these checks (IDs or areas, comma-separated)")
 	skip := flags.StringSlice("skip", nil, "do not run these checks (IDs or areas, comma-separated)")
 	strict := flags.Bool("strict", false, "a warning fails too (exit 1)")
+	user := flags.StringP("user", "u", "", "the runtime's user, as given to niod run (default: the running runtime's, else [niod] user)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\nFlags:\n%s", c.usage, upperFirst(c.summary), flags.FlagUsages())
@@ -50,12 +51,18 @@ func doctorCmd(inv *invocation, args []string) int {
 	h.InContainer, _ = doctor.DetectContainer(h)
 	req := config.Request{Root: projectRoot(*root, inv.environ), Files: settingsFiles(*settings, inv.environ), Environ: inv.environ,
 		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
+	if flags.Changed("user") {
+		req.Flags = []config.OptionSource{{Key: "user", Text: *user, Origin: config.Origin{File: "--user"}}}
+	}
 	if len(req.Files) > 0 || hasDefaultSettings(req.Root) {
 		l, code := load(inv, req)
 		if l == nil {
 			return code
 		}
 		h.Settings = l
+		if !flags.Changed("user") {
+			h.Running = doctor.FindRunning(h, envLookup(inv.environ), l.Root)
+		}
 	}
 	findings := doctor.Run(h, checks)
 	if *asJSON {

@@ -37,7 +37,7 @@ func commands() []command {
 		{"check", "validate everything run would, start nothing", "check [flags] [-- COMMAND [ARG...]]", checkCmd},
 		{"config", "print the merged, resolved settings as INI", "config [flags] [--show-origin] [--reveal]", configCmd},
 		{"cert", "create a local CA and an instance certificate", "cert [flags]", certCmd},
-		{"doctor", "check this host against nio's secure-host checklist", "doctor [-r ROOT] [-s FILE]... [--json] [--only IDS] [--skip IDS] [--strict]", doctorCmd},
+		{"doctor", "check this host against nio's secure-host checklist", "doctor [-r ROOT] [-s FILE]... [--json] [--only IDS] [--skip IDS] [--strict] [-u USER]", doctorCmd},
 		{"status", "show what a running niod does (--live, --ready: only the exit code)", "status [-r ROOT] [--json|--live|--ready]", controlCmd("status")},
 		{"restart", "restart the runtime now, the back-off reset", "restart [-r ROOT]", controlCmd("restart")},
 		{"reload", "read the settings again and say the outcome", "reload [-r ROOT] [--timeout D]", controlCmd("reload")},

@@ -5,6 +5,7 @@
 package doctor
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,8 @@ type Host struct {
 	Euid int
 	// Settings are the project's loaded settings; nil without a project.
 	Settings *config.Loaded
+	// Running is the project's runtime when a niod supervises it now.
+	Running *Running
 }
 
 // Path is p (absolute) under the host's root.
@@ -59,10 +62,10 @@ func (h *Host) ReadFile(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	buf := make([]byte, 1<<20)
-	n, err := f.Read(buf)
-	if n > 0 {
-		return string(buf[:n]), nil
+	// One read of a /proc file can stop at a page: read to the end.
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if len(b) > 0 {
+		return string(b), nil
 	}
 	return "", err
 }

@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"niod/internal/config"
 	"niod/internal/plan"
+	"niod/internal/privs"
 	"niod/internal/securefile"
+	"niod/internal/shell"
 )
 
 // ProjectChecks are the checks of the project's own settings and files;
@@ -131,7 +134,9 @@ func secretsWriters(h *Host, l *config.Loaded) Finding {
 }
 
 // projectWriters judges the directories holding the runtime's code: the
-// root, the venv and the blocks.
+// root, the venv and the blocks. Group or others writing them fails; the
+// runtime's own user writing them warns: a compromised runtime could
+// rewrite the code it runs next, and keep its hold over a restart.
 func projectWriters(h *Host, l *config.Loaded) Finding {
 	dirs := []string{l.Root}
 	if v := l.Options.Venv; v != "" {
@@ -145,23 +150,74 @@ func projectWriters(h *Host, l *config.Loaded) Finding {
 	if v := l.Settings.Lookup("instance", "blocks_path"); v != nil && strings.TrimSpace(v.Text) != "" {
 		dirs = append(dirs, config.RootPath(l.Root, strings.TrimSpace(v.Text)))
 	}
+	u, who, err := runtimeUser(h, l)
 	f := Finding{Status: OK, Summary: "the project's code is writable by no one but its owner"}
+	switch {
+	case err != nil:
+		f.Evidence = append(f.Evidence, "the runtime's user: "+err.Error())
+	case u != nil && u.UID == 0:
+		u = nil // root writes everything: runtime.root says so
+	case u != nil:
+		f.Summary = "the project's code is writable neither by group or others nor by the runtime's user"
+	}
+	var mine []string
+	seen := map[string]bool{}
 	for _, d := range dirs {
 		st, err := os.Stat(d)
-		if err != nil {
+		if err != nil || seen[d] {
 			continue
 		}
-		if st.Mode().Perm()&0o022 != 0 {
+		seen[d] = true
+		switch {
+		case st.Mode().Perm()&0o022 != 0:
 			f.Status, f.Summary = Fail, "the project's code can be changed by group or others"
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s: mode %04o", d, st.Mode().Perm()))
-			f.Fix = "chmod go-w " + d
+			f.Fix = "chmod go-w " + shell.Quote(d)
+		case u != nil && privs.CheckAccess(u, d, privs.Write) == nil:
+			mine = append(mine, d)
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s: writable by %s, %s", d, u, who))
 		}
+	}
+	if len(mine) > 0 && f.Status == OK {
+		f.Status, f.Summary = Warn, "the runtime's user can change the code it runs"
+		f.Fix = "chown -R root: " + strings.Join(shellWords(mine), " ") + " (the runtime only reads its code; give it a data directory of its own to write)"
 	}
 	return f
 }
 
+// runtimeUser is the account the runtime runs or would run as, and where
+// that comes from: the running runtime, the user niod drops to, or niod's
+// own. It is nil as root without a user (niod would refuse to start).
+func runtimeUser(h *Host, l *config.Loaded) (*privs.User, string, error) {
+	acc := privs.SystemAccounts()
+	switch {
+	case h.Running != nil:
+		u, err := acc.Lookup(strconv.Itoa(h.Running.UID), "")
+		return u, fmt.Sprintf("the running runtime's user (pid %d)", h.Running.PID), err
+	case l.Options.User != "":
+		u, err := acc.Lookup(l.Options.User, l.Options.Group)
+		return u, "the user niod drops to", err
+	case h.Euid != 0:
+		u, err := acc.Lookup(strconv.Itoa(h.Euid), "")
+		return u, "niod's own user, which the runtime keeps", err
+	}
+	return nil, "", nil
+}
+
 func runtimeRoot(h *Host, l *config.Loaded) Finding {
 	o := l.Options
+	if r := h.Running; r != nil {
+		ev := []string{fmt.Sprintf("/proc/%d/status: uid %d", r.PID, r.UID)}
+		if r.UID == 0 {
+			return Finding{Status: Fail, Summary: fmt.Sprintf("the running runtime (pid %d) runs as root", r.PID), Evidence: ev,
+				Fix: "give the runtime a user of its own: useradd --system nio, then user = nio"}
+		}
+		who := fmt.Sprintf("uid %d", r.UID)
+		if u, _, err := runtimeUser(h, l); err == nil {
+			who = u.String()
+		}
+		return Finding{Status: OK, Summary: fmt.Sprintf("the running runtime (pid %d) runs as %s", r.PID, who), Evidence: ev}
+	}
 	switch {
 	case o.User == "" && h.Euid == 0 && o.AllowRoot:
 		return Finding{Status: Fail, Summary: "the runtime would run as root (allow_root)",

@@ -162,3 +162,47 @@ func TestSecretsWriters(t *testing.T) {
 		t.Errorf("in a world-writable directory: %+v", f)
 	}
 }
+
+func TestRunningRuntimeDecides(t *testing.T) {
+	h := loadProject(t, map[string]string{"nio.conf": "[niod]\nuser = nobody\n"}, "nio.conf")
+	h.Running = &Running{PID: 77, UID: 0}
+	if f := find(t, h, "runtime.root"); f.Status != Fail || f.Summary != "the running runtime (pid 77) runs as root" {
+		t.Errorf("a runtime running as root, settings saying nobody: %+v", f)
+	}
+	h.Running = &Running{PID: 77, UID: 4242}
+	if f := find(t, h, "runtime.root"); f.Status != OK || !strings.HasPrefix(f.Summary, "the running runtime (pid 77) runs as 4242 (uid 4242") {
+		t.Errorf("a runtime running as 4242: %+v", f)
+	}
+	// The project is root's: only a runtime of its owner's uid could
+	// write it (root, here, or the test's own user).
+	owner := os.Geteuid()
+	h.Running = &Running{PID: 77, UID: owner}
+	f := find(t, h, "files.project")
+	if owner == 0 {
+		if f.Status != OK {
+			t.Errorf("a runtime running as root: files.project %+v (runtime.root reports root)", f)
+		}
+		return
+	}
+	if f.Status != Warn || !strings.Contains(strings.Join(f.Evidence, "\n"), "the running runtime's user (pid 77)") {
+		t.Errorf("a runtime that owns its project: %+v", f)
+	}
+}
+
+func TestStatusUID(t *testing.T) {
+	for text, want := range map[string]int{
+		"Name:\tsleep\nUid:\t999\t999\t999\t999\nGid:\t999\n": 999,
+		"Uid:\t0\t1000\t0\t0\n":                               0,
+		"Uid:\n":                                              -1,
+		"Uid:\tx\n":                                           -1,
+		"Name:\tsleep\n":                                      -1,
+	} {
+		got, ok := statusUID(text)
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("%q: %d, want %d", text, got, want)
+		}
+	}
+}

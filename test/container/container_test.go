@@ -540,7 +540,7 @@ func TestDoctorInside(t *testing.T) {
 	sec, _ := withSecrets(t)
 	c := run(t, runOpts{podman: sec})
 	c.waitHealthy()
-	out, stderr, code := c.exec("niod", "doctor", "--json", "--only", "swap,clock,secrets,wifi")
+	out, stderr, code := c.exec("niod", "doctor", "--json", "--only", "swap,clock,secrets,wifi,runtime")
 	var d struct {
 		Container bool `json:"container"`
 		Findings  []struct {
@@ -553,6 +553,9 @@ func TestDoctorInside(t *testing.T) {
 	if !d.Container {
 		t.Errorf("doctor does not see it runs in a container: %s", out)
 	}
+	if !strings.Contains(out, `"id": "runtime.root"`) {
+		t.Errorf("no runtime.root in %s", out)
+	}
 	for _, f := range d.Findings {
 		switch f.ID {
 		case "swap.encrypted", "wifi.security", "clock.daemon":
@@ -561,6 +564,12 @@ func TestDoctorInside(t *testing.T) {
 			}
 		case "secrets.permissions":
 			if f.Status != "ok" {
+				t.Errorf("%s: %s %q", f.ID, f.Status, f.Summary)
+			}
+		case "runtime.root":
+			// The image's CMD drops to nio: doctor judges the runtime
+			// that runs, not settings that name no user.
+			if f.Status != "ok" || !strings.Contains(f.Summary, "the running runtime (pid ") || !strings.Contains(f.Summary, "runs as nio (uid 999") {
 				t.Errorf("%s: %s %q", f.ID, f.Status, f.Summary)
 			}
 		}

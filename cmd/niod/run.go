@@ -11,6 +11,7 @@ import (
 	"niod/internal/exitcode"
 	"niod/internal/handoff"
 	"niod/internal/logging"
+	"niod/internal/memtrim"
 	"niod/internal/notifysock"
 	"niod/internal/plan"
 	"niod/internal/privs"
@@ -132,6 +133,13 @@ func runCmd(inv *invocation, args []string) int {
 		// nil when it could not be made: the runtime gets no NOTIFY_SOCKET.
 		NotifySocket: sock,
 		Version:      versionString(),
+		// Once the runtime is up, what only the start needed goes back.
+		Settle: func() {
+			if _, err := memtrim.Release(); err != nil {
+				log.Debug("start-up memory not released", logging.Err(err))
+			}
+		},
+		SettleAfter: settleAfter,
 	}
 	if srv != nil {
 		calls := make(chan *control.Call, controlQueue)
@@ -140,6 +148,10 @@ func runCmd(inv *invocation, args []string) int {
 	}
 	return supervisor.Run(cfg)
 }
+
+// settleAfter is how long after the runtime's first ready niod releases
+// the memory of its start: past the burst of a start, before a long idle.
+const settleAfter = 250 * time.Millisecond
 
 // controlQueue is how many control requests wait for the loop at most;
 // more are answered "busy" by the server.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +20,22 @@ func UpdateChecks() []Check {
 	return []Check{{ID: "updates.unattended", Run: unattendedUpdates}}
 }
 
-// aptPeriodic matches the setting that has apt install updates by itself.
-var aptPeriodic = regexp.MustCompile(`(?i)^\s*APT::Periodic::Unattended-Upgrade\s+"([^"]*)"`)
+// aptUnattended reads the value of the setting that has apt install
+// updates by itself from one line, `APT::Periodic::Unattended-Upgrade
+// "1";` (apt's names are case-insensitive).
+func aptUnattended(line string) (string, bool) {
+	const name = "APT::Periodic::Unattended-Upgrade"
+	s := strings.TrimLeft(line, " \t")
+	if len(s) <= len(name) || !strings.EqualFold(s[:len(name)], name) {
+		return "", false
+	}
+	rest := strings.TrimLeft(s[len(name):], " \t")
+	if len(rest) == len(s)-len(name) || !strings.HasPrefix(rest, `"`) {
+		return "", false
+	}
+	value, _, ok := strings.Cut(rest[1:], `"`)
+	return value, ok
+}
 
 // aptPart says whether apt reads a file of apt.conf.d: one named of
 // letters, digits, "_", "-" and ".", with no extension or ".conf".
@@ -62,8 +75,8 @@ func unattendedUpdates(h *Host) Finding {
 		}
 		// A later file, and a later line, overrides an earlier one.
 		for _, line := range strings.Split(text, "\n") {
-			if m := aptPeriodic.FindStringSubmatch(line); m != nil {
-				value, origin = m[1], p+": "+strings.TrimSpace(line)
+			if v, ok := aptUnattended(line); ok {
+				value, origin = v, p+": "+strings.TrimSpace(line)
 			}
 		}
 	}

@@ -54,3 +54,25 @@ func TestUnattendedUpdatesUnreadable(t *testing.T) {
 		t.Errorf("got %s %q, want skip %q", f.Status, f.Summary, want)
 	}
 }
+
+func TestAptUnattended(t *testing.T) {
+	for line, want := range map[string]string{
+		`APT::Periodic::Unattended-Upgrade "1";`:          "1",
+		"\t apt::periodic::unattended-upgrade\t\"0\";":    "0",
+		`APT::Periodic::Unattended-Upgrade  "7"; // week`: "7",
+		`APT::Periodic::Unattended-Upgrade"1";`:           "(none)",
+		`APT::Periodic::Unattended-Upgrades "1";`:         "(none)",
+		`APT::Periodic::Unattended-Upgrade 1;`:            "(none)",
+		`APT::Periodic::Unattended-Upgrade "1`:            "(none)",
+		`// APT::Periodic::Unattended-Upgrade "1";`:       "(none)",
+		`APT::Periodic::Update-Package-Lists "1";`:        "(none)",
+	} {
+		got, ok := aptUnattended(line)
+		if !ok {
+			got = "(none)"
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"niod/internal/proctree"
 )
 
@@ -19,18 +21,40 @@ import (
 const prefix = "niod-"
 
 // Base picks the directory niod's private directories go under:
-// $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR, else the system's temporary
-// directory.
+// $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp when
+// it is a memory file system, else /dev/shm when that is one, else /tmp.
+// In memory, a file handoff never reaches a disk, and making and removing
+// the notify socket costs no journal writes on every start and exit.
 func Base(getenv func(string) string) string {
+	return base(getenv, onMemoryFS)
+}
+
+func base(getenv func(string) string, inMemory func(string) bool) string {
 	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
 		// systemd may give several, separated by colons.
 		d, _, _ = strings.Cut(d, ":")
 		return d
 	}
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return d
+	for _, name := range []string{"XDG_RUNTIME_DIR", "TMPDIR"} {
+		if d := getenv(name); d != "" {
+			return d
+		}
 	}
-	return os.TempDir()
+	if !inMemory("/tmp") && inMemory("/dev/shm") {
+		return "/dev/shm"
+	}
+	return "/tmp"
+}
+
+// onMemoryFS says whether dir is a directory on tmpfs or ramfs that
+// everyone may make entries in, each their own (mode 1777, as /tmp).
+func onMemoryFS(dir string) bool {
+	var fs unix.Statfs_t
+	var st unix.Stat_t
+	if unix.Statfs(dir, &fs) != nil || unix.Stat(dir, &st) != nil {
+		return false
+	}
+	return (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.RAMFS_MAGIC) && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o7777 == 0o1777
 }
 
 // Make creates a new 0700 directory under base for kind (a word without

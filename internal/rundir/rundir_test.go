@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestBase(t *testing.T) {
@@ -17,6 +20,45 @@ func TestBase(t *testing.T) {
 	delete(env, "RUNTIME_DIRECTORY")
 	if got := Base(func(k string) string { return env[k] }); got != "/run/user/1" {
 		t.Errorf("got %s", got)
+	}
+	delete(env, "XDG_RUNTIME_DIR")
+	env["TMPDIR"] = "/var/tmp/mine"
+	if got := Base(func(k string) string { return env[k] }); got != "/var/tmp/mine" {
+		t.Errorf("got %s", got)
+	}
+	delete(env, "TMPDIR")
+	none := func(string) string { return "" }
+	for _, c := range []struct {
+		memory []string
+		want   string
+	}{{nil, "/tmp"}, {[]string{"/tmp"}, "/tmp"}, {[]string{"/tmp", "/dev/shm"}, "/tmp"}, {[]string{"/dev/shm"}, "/dev/shm"}} {
+		if got := base(none, func(d string) bool { return slices.Contains(c.memory, d) }); got != c.want {
+			t.Errorf("in memory %v: %s, want %s", c.memory, got, c.want)
+		}
+	}
+}
+
+func TestOnMemoryFS(t *testing.T) {
+	dir := t.TempDir()
+	if onMemoryFS(dir) {
+		t.Errorf("%s (mode 0700) taken for a shared memory directory", dir)
+	}
+	if onMemoryFS(filepath.Join(dir, "absent")) {
+		t.Error("an absent directory taken for one")
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, "/dev/shm", "/tmp"} {
+		var fs unix.Statfs_t
+		var st unix.Stat_t
+		if unix.Statfs(d, &fs) != nil || unix.Stat(d, &st) != nil {
+			continue
+		}
+		want := fs.Type == unix.TMPFS_MAGIC && st.Mode&0o7777 == 0o1777
+		if got := onMemoryFS(d); got != want {
+			t.Errorf("%s (mode %o, file system %#x): %v", d, st.Mode&0o7777, fs.Type, got)
+		}
 	}
 }
 

@@ -57,6 +57,9 @@ type NotifyFailed struct{ Err error }
 type ProbeDone struct {
 	Seq int
 	Err error
+	// Refused says nothing listened on the probe's address yet (the
+	// connection was refused): asking again soon costs the runtime nothing.
+	Refused bool
 }
 
 // Loaded is the result of reading the settings again for a reload: a new

@@ -73,6 +73,10 @@ type Config struct {
 	Apply  func(*spec.Spec)
 	Log    *logging.Logger
 	Notify Notifier
+	// Settle runs once, on a goroutine of its own, SettleAfter after the
+	// runtime was first ready: start-up is over (nil: nothing to do).
+	Settle      func()
+	SettleAfter time.Duration
 	// Signals delivers the signals of CatchSignals.
 	Signals <-chan os.Signal
 	// NotifySocket is niod's notify socket for the runtime; nil for none.
@@ -123,6 +127,7 @@ type loop struct {
 	exit    int
 	done    bool
 	release func() // frees the handoff of the runtime that runs
+	settled bool   // Settle is under way
 
 	deadlines [numTimers]time.Time
 	timerAt   time.Time // the deadline timerC is for
@@ -377,7 +382,7 @@ func (l *loop) probe(seq int) {
 				return rt > 0 && (pid == rt || proctree.IsDescendant(pid, rt))
 			})
 		}
-		out <- ProbeDone{Seq: seq, Err: err}
+		out <- ProbeDone{Seq: seq, Err: err, Refused: errors.Is(err, syscall.ECONNREFUSED)}
 	}()
 }
 
@@ -388,6 +393,10 @@ func (l *loop) tell(e Tell) {
 	switch e.What {
 	case TellReady:
 		n.Ready()
+		if l.cfg.Settle != nil && !l.settled {
+			l.settled = true
+			time.AfterFunc(l.cfg.SettleAfter, l.cfg.Settle)
+		}
 	case TellReloading:
 		n.Reloading()
 	case TellStatus:
@@ -408,8 +417,11 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// treeKiller signals the group with one system call, then walks niod's
-// descendants in /proc for those that left it.
+// treeKiller signals the group with one system call at once, then walks
+// niod's descendants in /proc for those that left it, on a goroutine of
+// its own: the walk reads files, one a process, and the loop handles the
+// runtime's exit on the group's signal meanwhile. The walk owns nothing of
+// the loop's; the stop still ends only once niod has no child left.
 type treeKiller struct{}
 
 func (treeKiller) Kill(pgid int, sig syscall.Signal, tree bool) {
@@ -417,9 +429,14 @@ func (treeKiller) Kill(pgid int, sig syscall.Signal, tree bool) {
 		_ = syscall.Kill(-pgid, sig)
 	}
 	if tree {
-		procs, _ := proctree.Tree(os.Getpid())
-		proctree.Signal(outsideGroup(proctree.Living(procs), pgid), sig)
+		go signalOutside(pgid, sig)
 	}
+}
+
+// signalOutside sends sig to niod's living descendants outside group pgid.
+func signalOutside(pgid int, sig syscall.Signal) {
+	procs, _ := proctree.Tree(os.Getpid())
+	proctree.Signal(outsideGroup(proctree.Living(procs), pgid), sig)
 }
 
 // outsideGroup drops the members of group pgid (0: none), which had the

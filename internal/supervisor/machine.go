@@ -56,6 +56,11 @@ const (
 	// readyProbeEvery is how often the probe asks until the runtime is
 	// ready: readiness is what the service manager waits for.
 	readyProbeEvery = 100 * time.Millisecond
+	// readyProbeRefused is how soon the probe asks again while nothing
+	// listens yet: a refused connection is answered by the kernel, not by
+	// the runtime, so READY=1 follows the API's opening within a few
+	// milliseconds without loading a runtime that answers.
+	readyProbeRefused = 5 * time.Millisecond
 	// killAgainEvery is how often the tree is swept with SIGKILL after
 	// stop_timeout, for processes forked meanwhile.
 	killAgainEvery = 100 * time.Millisecond
@@ -240,7 +245,7 @@ func (m *Machine) spawned(e Spawned, now time.Time) {
 		m.becomeReady("exec")
 	case spec.ReadyProbe:
 		m.state = Running
-		m.do(Arm{TimerReadyProbe, readyProbeEvery})
+		m.do(Arm{TimerReadyProbe, readyProbeRefused}) // its API cannot be open yet
 		m.log(zapcore.InfoLevel, "waiting for the runtime to be ready", logging.String("by", "probe"), logging.String("url", o.HealthURL))
 	default:
 		m.state = Running
@@ -521,12 +526,16 @@ func (m *Machine) probeDone(e ProbeDone, now time.Time) {
 	}
 	m.lastProbe = probeResult{at: now, latency: now.Sub(m.probeAsked), err: e.Err, ok: true}
 	if e.Err != nil {
-		// Before readiness the probe asks ten times a second: say each
+		// Before readiness the probe asks often (every 5 ms while the
+		// connection is refused, ten times a second after): say each
 		// reason once.
 		if msg := e.Err.Error(); m.wasReady || msg != m.lastProbeErr {
 			m.log(zapcore.DebugLevel, "health probe failed", logging.Err(e.Err))
 		}
 		m.lastProbeErr = e.Err.Error()
+		if e.Refused && m.state == Running && m.spec.Options.Ready == spec.ReadyProbe {
+			m.do(Arm{TimerReadyProbe, readyProbeRefused})
+		}
 		return
 	}
 	m.alive, m.lastProbeErr = now, ""

@@ -106,13 +106,13 @@ func reachSteps(t *testing.T, s State) *fx {
 		return f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
 	case Ready:
 		f := reachState(t, Running)
-		return f.step(ProbeDone{f.m.probeSeq, nil})
+		return f.step(ProbeDone{Seq: f.m.probeSeq})
 	case Unhealthy:
 		sp := testSpec()
 		sp.Options.Restart = spec.RestartNever
 		f := newFx(t, sp).step(Boot{})
 		f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
-		f.step(ProbeDone{f.m.probeSeq, nil})
+		f.step(ProbeDone{Seq: f.m.probeSeq})
 		// Silent past health_grace; the health tick sends a probe that
 		// is still out.
 		return f.after(31 * time.Second).step(TimerFired{TimerHealth})
@@ -208,9 +208,9 @@ var table = []row{
 	{"WATCHDOG=1 from outside", one(Notified{notifysock.Message{PID: 4242, UID: runtimeUID, Ancestors: []int{1}, Fields: map[string]string{"WATCHDOG": "1"}}}),
 		[numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"notify socket error", one(NotifyFailed{errors.New("ENOBUFS")}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
-	{"probe answered (the one out)", func(f *fx) []Event { return []Event{ProbeDone{f.m.probeSeq, nil}} },
+	{"probe answered (the one out)", func(f *fx) []Event { return []Event{ProbeDone{Seq: f.m.probeSeq}} },
 		[numStates]State{St, Re, Re, Re, Bo, SR, SI, SE, Sp, Dn}},
-	{"probe answered (stale)", func(f *fx) []Event { return []Event{ProbeDone{f.m.probeSeq - 1, nil}} },
+	{"probe answered (stale)", func(f *fx) []Event { return []Event{ProbeDone{Seq: f.m.probeSeq - 1, Err: nil}} },
 		[numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"HUP, then settings the runtime sees changed", loadedSpec(func(s *spec.Spec) { s.Payload = []byte("[s]\nk = w\n") }),
 		[numStates]State{SR, SR, SR, SR, St, SR, SI, SE, Sp, Dn}},
@@ -441,7 +441,7 @@ func TestReloadReadyWaitsForTheNewRuntime(t *testing.T) {
 	if tells(f.out, TellReady) != 0 {
 		t.Fatalf("READY=1 before the probe answered")
 	}
-	f.step(ProbeDone{f.m.probeSeq, nil})
+	f.step(ProbeDone{Seq: f.m.probeSeq})
 	if tells(f.out, TellReady) != 1 {
 		t.Fatalf("no READY=1 once the new runtime is ready")
 	}
@@ -536,11 +536,11 @@ func TestProbesNeverOverlap(t *testing.T) {
 	if count[Probe](f.out, nil) != 0 {
 		t.Fatalf("a second probe while one is out")
 	}
-	f.step(ProbeDone{first - 1, nil}) // stale: changes nothing
+	f.step(ProbeDone{Seq: first - 1, Err: nil}) // stale: changes nothing
 	if !f.m.probing {
 		t.Fatalf("a stale result cleared the probe in flight")
 	}
-	f.step(ProbeDone{first, errors.New("refused")})
+	f.step(ProbeDone{Seq: first, Err: errors.New("refused")})
 	f.after(5 * time.Second).step(TimerFired{TimerHealth})
 	if count[Probe](f.out, nil) != 1 {
 		t.Errorf("no probe after the last one answered")
@@ -552,7 +552,7 @@ func TestProbeOfAnEarlierStartCountsForNothing(t *testing.T) {
 	seq := f.m.probeSeq
 	f.step(Reaped{[]ChildExit{{runtimePID, 1}}, true})
 	f.step(Spawned{f.gen(), 101})
-	f.step(ProbeDone{seq, nil})
+	f.step(ProbeDone{Seq: seq, Err: nil})
 	f.wantState(Running)
 	f.step(TimerFired{TimerReadyProbe})
 	if count[Probe](f.out, nil) != 1 {
@@ -690,7 +690,7 @@ func TestNewHealthURLWhileAProbeIsOut(t *testing.T) {
 		t.Fatalf("a second probe while the old target's is out")
 	}
 	alive := f.m.alive
-	f.step(ProbeDone{out, nil})
+	f.step(ProbeDone{Seq: out, Err: nil})
 	if f.m.alive != alive {
 		t.Errorf("the old target's answer counted as a sign of life")
 	}
@@ -707,7 +707,7 @@ func TestStopExitCode(t *testing.T) {
 	s.Options.StopExit = spec.StopExit{Code: 0, Set: true}
 	f := newFx(t, s).step(Boot{})
 	f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
-	f.step(ProbeDone{f.m.probeSeq, nil}, Signal{syscall.SIGTERM}, Reaped{[]ChildExit{{runtimePID, 143}}, true})
+	f.step(ProbeDone{Seq: f.m.probeSeq}, Signal{syscall.SIGTERM}, Reaped{[]ChildExit{{runtimePID, 143}}, true})
 	if count(f.out, func(e Exit) bool { return e.Code == 0 }) != 1 {
 		t.Errorf("effects %v, want Exit 0", f.out)
 	}
@@ -716,5 +716,39 @@ func TestStopExitCode(t *testing.T) {
 	g.step(Spawned{g.gen(), runtimePID}, Reaped{[]ChildExit{{runtimePID, 3}}, true})
 	if count(g.out, func(e Exit) bool { return e.Code == 3 }) != 1 {
 		t.Errorf("effects %v, want the runtime's own Exit 3", g.out)
+	}
+}
+
+// Until the runtime's API is open, the readiness probe asks again within
+// milliseconds; once something answers (even with an error), at its
+// normal pace.
+func TestReadyProbeAsksSoonWhileRefused(t *testing.T) {
+	f := newFx(t, testSpec()).step(Boot{})
+	f.step(Spawned{f.gen(), runtimePID})
+	armed := func(d time.Duration) bool {
+		return count(f.out, func(e Arm) bool { return e.Timer == TimerReadyProbe && e.After == d }) == 1
+	}
+	if !armed(readyProbeRefused) {
+		t.Fatalf("the first readiness probe is not due soon: %v", f.out)
+	}
+	f.step(TimerFired{TimerReadyProbe})
+	f.step(ProbeDone{Seq: f.m.probeSeq, Err: errors.New("connection refused"), Refused: true})
+	if !armed(readyProbeRefused) {
+		t.Errorf("a refused probe is not asked again soon: %v", f.out)
+	}
+	f.step(TimerFired{TimerReadyProbe})
+	f.step(ProbeDone{Seq: f.m.probeSeq, Err: errors.New("answered 503")})
+	if count(f.out, func(e Arm) bool { return e.Timer == TimerReadyProbe }) != 0 {
+		t.Errorf("an answering runtime is asked again sooner than every %v: %v", readyProbeEvery, f.out)
+	}
+	f.step(TimerFired{TimerReadyProbe})
+	if !armed(readyProbeEvery) {
+		t.Errorf("the probe does not keep its pace: %v", f.out)
+	}
+	f.step(ProbeDone{Seq: f.m.probeSeq})
+	f.wantState(Ready)
+	f.step(ProbeDone{Seq: f.m.probeSeq, Refused: true})
+	if count(f.out, func(e Arm) bool { return e.Timer == TimerReadyProbe }) != 0 {
+		t.Errorf("a ready runtime gets readiness probes: %v", f.out)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 func TestSnapshotReady(t *testing.T) {
 	f := reachState(t, Running)
-	f.after(20 * time.Millisecond).step(ProbeDone{f.m.probeSeq, nil})
+	f.after(20 * time.Millisecond).step(ProbeDone{Seq: f.m.probeSeq})
 	st := f.after(time.Second).m.Snapshot(f.now)
 	if st.State != "ready" || !st.Ready || !st.Live || st.ReadyRule != "probe" || st.ReadyBy != "probe" {
 		t.Errorf("status %+v", st)
@@ -46,7 +46,7 @@ func TestSnapshotBackingOffAndLastExit(t *testing.T) {
 
 func TestSnapshotFailedProbeAndStartError(t *testing.T) {
 	f := reachState(t, Running)
-	f.step(ProbeDone{f.m.probeSeq, errors.New("connection refused")})
+	f.step(ProbeDone{Seq: f.m.probeSeq, Err: errors.New("connection refused")})
 	if p := f.m.Snapshot(f.now).Probe; p == nil || p.OK || p.Error != "connection refused" {
 		t.Errorf("probe %+v", p)
 	}
@@ -86,7 +86,7 @@ func TestSnapshotReloadOutcomes(t *testing.T) {
 	}
 	f.step(Reaped{[]ChildExit{{runtimePID, 143}}, true})
 	f.step(Spawned{f.gen(), runtimePID + 1}, TimerFired{TimerReadyProbe})
-	f.step(ProbeDone{f.m.probeSeq, nil})
+	f.step(ProbeDone{Seq: f.m.probeSeq})
 	if r := f.m.Snapshot(f.now).Reload; r.Done != 4 || r.Outcome != "restarted" {
 		t.Errorf("restarted: %+v", r)
 	}

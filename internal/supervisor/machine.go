@@ -108,6 +108,7 @@ type Machine struct {
 
 	alive    time.Time // the last sign of life
 	watched  bool      // the runtime's health is known (probe, READY/WATCHDOG pings)
+	ticking  bool      // TimerHealth is armed: only while watched, so an unwatched runtime costs no wake-up
 	probeSeq int
 	probing  bool // a probe is out: never two at once
 	probeGen int  // the start the probe in flight was asked for
@@ -239,7 +240,8 @@ func (m *Machine) spawned(e Spawned, now time.Time) {
 	o := m.spec.Options
 	m.watched = o.HealthURL != "" || o.Ready == spec.ReadyNotify
 	m.log(zapcore.InfoLevel, "runtime started", logging.Int("pid", m.pid), logging.Strings("command", m.spec.Args))
-	m.do(Arm{TimerHealth, o.HealthInterval})
+	m.ticking = false
+	m.tickHealth()
 	switch o.Ready {
 	case spec.ReadyExec:
 		m.becomeReady("exec")
@@ -375,6 +377,7 @@ func (m *Machine) ended(code int, uptime time.Duration, now time.Time, why strin
 // beginStop stops whatever is left of the tree; to says what follows.
 func (m *Machine) beginStop(to State, code int) {
 	m.state, m.exitCode, m.killed = to, code, false
+	m.ticking = false
 	m.do(Cancel{TimerRestart}, Cancel{TimerHealth}, Cancel{TimerReadyProbe})
 	sig := m.spec.Options.StopSignal
 	// The group first: it is what matters and it is one system call; then
@@ -483,11 +486,12 @@ func (m *Machine) timer(t Timer, now time.Time) {
 			m.do(Kill{PGID: m.pid, Sig: syscall.SIGKILL, Tree: true}, CheckTree{}, Arm{TimerKillAgain, killAgainEvery})
 		}
 	case TimerHealth:
+		m.ticking = false
 		if !m.state.up() {
 			return
 		}
 		m.probe(now)
-		m.do(Arm{TimerHealth, m.spec.Options.HealthInterval})
+		m.tickHealth()
 		m.checkHealth(now)
 	case TimerReadyProbe:
 		if m.state == Running && m.spec.Options.Ready == spec.ReadyProbe {
@@ -503,6 +507,15 @@ func (m *Machine) timer(t Timer, now time.Time) {
 		if m.Healthy(now) {
 			m.do(Tell{What: TellWatchdog})
 		}
+	}
+}
+
+// tickHealth arms the next health probe and check, when the runtime's
+// health is watched at all and none is armed.
+func (m *Machine) tickHealth() {
+	if m.watched && !m.ticking {
+		m.ticking = true
+		m.do(Arm{TimerHealth, m.spec.Options.HealthInterval})
 	}
 }
 

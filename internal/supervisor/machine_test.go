@@ -752,3 +752,31 @@ func TestReadyProbeAsksSoonWhileRefused(t *testing.T) {
 		t.Errorf("a ready runtime gets readiness probes: %v", f.out)
 	}
 }
+
+// Nothing probed, nothing pinging: no health timer wakes niod up. A
+// runtime that starts sending WATCHDOG=1 is watched from then on.
+func TestNoHealthTickerWhenNothingIsWatched(t *testing.T) {
+	sp := testSpec()
+	sp.Options.HealthURL, sp.Options.Ready = "", spec.ReadyExec
+	f := newFx(t, sp).step(Boot{})
+	f.step(Spawned{f.gen(), runtimePID})
+	f.wantState(Ready)
+	healthArms := func(effects []Effect) int {
+		return count(effects, func(e Arm) bool { return e.Timer == TimerHealth })
+	}
+	if n := healthArms(f.all); n != 0 {
+		t.Fatalf("the health timer is armed %d times for a runtime nobody watches", n)
+	}
+	f.step(fromRuntime("WATCHDOG=1"))
+	if healthArms(f.out) != 1 {
+		t.Fatalf("a pinging runtime gets no health check: %v", f.out)
+	}
+	f.step(fromRuntime("WATCHDOG=1"))
+	if healthArms(f.out) != 0 {
+		t.Errorf("armed again on each ping: %v", f.out)
+	}
+	f.after(5 * time.Second).step(TimerFired{TimerHealth})
+	if healthArms(f.out) != 1 {
+		t.Errorf("the health check does not go on: %v", f.out)
+	}
+}

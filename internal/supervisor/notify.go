@@ -28,6 +28,7 @@ func (m *Machine) notified(e Notified, now time.Time) {
 	}
 	if msg.Fields["WATCHDOG"] == "1" {
 		m.alive, m.watched = now, true
+		m.tickHealth() // a runtime that pings is watched from now on
 		if m.state == Unhealthy {
 			m.checkHealth(now)
 		}

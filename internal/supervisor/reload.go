@@ -132,7 +132,7 @@ func (m *Machine) loaded(e Loaded, now time.Time) {
 func (m *Machine) reconcile(old spec.Options, now time.Time) {
 	o := m.spec.Options
 	if m.state.up() && o.HealthInterval != old.HealthInterval {
-		m.do(Arm{TimerHealth, o.HealthInterval})
+		m.ticking = false // re-armed below at the new interval
 	}
 	if o.HealthURL != old.HealthURL {
 		// A probe of the old target may be out: it still keeps a second
@@ -142,6 +142,9 @@ func (m *Machine) reconcile(old spec.Options, now time.Time) {
 			m.watched = o.HealthURL != "" || o.Ready == spec.ReadyNotify
 			m.alive = now
 		}
+	}
+	if m.state.up() {
+		m.tickHealth()
 	}
 	if m.state == Running && o.Ready != old.Ready {
 		switch o.Ready {

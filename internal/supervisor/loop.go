@@ -417,26 +417,23 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// treeKiller signals the group with one system call at once, then walks
-// niod's descendants in /proc for those that left it, on a goroutine of
-// its own: the walk reads files, one a process, and the loop handles the
-// runtime's exit on the group's signal meanwhile. The walk owns nothing of
-// the loop's; the stop still ends only once niod has no child left.
+// treeKiller signals the group with one system call and, with tree, the
+// descendants of niod that left it. Those are read from /proc before the
+// group is signalled: while the group dies, a process moves from its dying
+// parent to niod, and a walk at that moment could find it in neither
+// list and miss it.
 type treeKiller struct{}
 
 func (treeKiller) Kill(pgid int, sig syscall.Signal, tree bool) {
+	var outside []proctree.Proc
+	if tree {
+		procs, _ := proctree.Tree(os.Getpid())
+		outside = outsideGroup(proctree.Living(procs), pgid)
+	}
 	if pgid > 0 {
 		_ = syscall.Kill(-pgid, sig)
 	}
-	if tree {
-		go signalOutside(pgid, sig)
-	}
-}
-
-// signalOutside sends sig to niod's living descendants outside group pgid.
-func signalOutside(pgid int, sig syscall.Signal) {
-	procs, _ := proctree.Tree(os.Getpid())
-	proctree.Signal(outsideGroup(proctree.Living(procs), pgid), sig)
+	proctree.Signal(outside, sig)
 }
 
 // outsideGroup drops the members of group pgid (0: none), which had the

@@ -778,3 +778,46 @@ func startIgnoringTerm(t *testing.T, workers int, stopTimeout string) (*niodProc
 	}
 	return n, refs
 }
+
+// Processes that left the group are signalled with it even when the
+// group's death moves them to niod at that moment: 100 workers each with a
+// grandchild in a session of its own, every one ending on TERM. None may
+// need stop_timeout's SIGKILL (a walk of /proc taken while their parents
+// die can find them under neither), and none survives.
+func TestSuperviseStopReachesEscapeesWhileTheGroupDies(t *testing.T) {
+	t.Parallel()
+	setsid := requireTool(t, "setsid")
+	root := t.TempDir()
+	script := "#!/bin/sh\n" +
+		"i=0; while [ $i -lt 100 ]; do\n" +
+		"  sh -c '" + setsid + " sleep 600 & exec sleep 600' &\n" +
+		"  i=$((i+1))\ndone\n" +
+		"exec sleep 600\n"
+	mustWrite(t, filepath.Join(root, "tree.sh"), script, 0o700)
+	mustWrite(t, filepath.Join(root, "nio.conf"), "[niod]\ncommand = ./tree.sh\nstop_timeout = 60s\nrestart = never\n", 0o600)
+	for round := 0; round < 3; round++ {
+		n := startNiod(t, startOpts{root: root})
+		rt := n.waitRuntime(1)
+		var escaped []int
+		n.waitFor("200 descendants, 100 in sessions of their own", func() bool {
+			escaped = escaped[:0]
+			all := descendants(n.pid)
+			for _, p := range all {
+				if p.sid != rt {
+					escaped = append(escaped, p.pid)
+				}
+			}
+			return len(all) >= 201 && len(escaped) == 100
+		})
+		refs := []procRef{}
+		for _, p := range escaped {
+			refs = append(refs, track(t, p, "setsid grandchild"))
+		}
+		n.signal(syscall.SIGTERM)
+		n.expectExit(143, waitLong)
+		if k := n.logsWith("runtime did not stop in time; killing it"); len(k) != 0 {
+			t.Errorf("round %d: stop_timeout's SIGKILL was needed: a process outside the group missed the TERM", round)
+		}
+		n.assertGoneAtExit(refs)
+	}
+}

@@ -4,11 +4,14 @@
 package proctree
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proc is one process as /proc/PID/stat describes it.
@@ -148,6 +151,15 @@ func children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// HasChildren reports whether the calling process has a child at all,
+// ended or not. It peeks (waitid with WNOWAIT) and reaps nothing, so the
+// one reaper still gets every status.
+func HasChildren() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WSTOPPED|unix.WCONTINUED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return !errors.Is(err, unix.ECHILD)
 }
 
 // Living drops zombies: they are dead and only wait to be reaped.

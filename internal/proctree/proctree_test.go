@@ -127,3 +127,41 @@ func TestStatStartTime(t *testing.T) {
 		t.Errorf("Stat(-1) found a process")
 	}
 }
+
+func TestHasChildren(t *testing.T) {
+	if os.Getenv("PROCTREE_CHILDLESS") == "1" {
+		// A fresh process of its own: no child yet, then one that
+		// has ended and is not reaped, then none again.
+		if HasChildren() {
+			os.Exit(2)
+		}
+		cmd := exec.Command("true")
+		if err := cmd.Start(); err != nil {
+			os.Exit(3)
+		}
+		for i := 0; i < 1000 && !exited(cmd.Process.Pid); i++ {
+			time.Sleep(time.Millisecond)
+		}
+		if !HasChildren() {
+			os.Exit(4) // a zombie is a child still, and peeking did not reap it
+		}
+		if !HasChildren() || cmd.Wait() != nil {
+			os.Exit(5)
+		}
+		if HasChildren() {
+			os.Exit(6)
+		}
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHasChildren$")
+	cmd.Env = append(os.Environ(), "PROCTREE_CHILDLESS=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// exited says whether pid is a zombie now.
+func exited(pid int) bool {
+	p, ok := Stat(pid)
+	return ok && p.State == 'Z'
+}

@@ -426,7 +426,7 @@ type treeKiller struct{}
 
 func (treeKiller) Kill(pgid int, sig syscall.Signal, tree bool) {
 	var outside []proctree.Proc
-	if tree {
+	if tree && proctree.HasChildren() { // none: nothing below niod to walk
 		procs, _ := proctree.Tree(os.Getpid())
 		outside = outsideGroup(proctree.Living(procs), pgid)
 	}

@@ -29,7 +29,7 @@ help:
 	@echo "make test     lint, unit tests, end-to-end tests, a short fuzz run"
 	@echo "make demo     run niod on examples/project"
 	@echo "make install  install niod into \$$(DESTDIR)\$$(BINDIR) (PREFIX=$(PREFIX))"
-	@echo "make bench    benchmarks side by side: settings vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv; in a container (as root)"
+	@echo "make bench    benchmarks side by side, one table: settings (10k, 100k keys) vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv and Go floors; in a container (as root)"
 	@echo "make container-image   the image of deploy/docker with bin/niod (ENGINE=podman|docker, IMAGE=$(IMAGE), PYTHON_IMAGE=...)"
 
 build:
@@ -69,12 +69,20 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/niod
 
+# config-merge.sh's medians join supervise.sh's table, which is printed
+# again last: one table of niod beside its peers and floors.
 bench: build
 	$(GO) test -run=NONE -bench=. -benchmem ./internal/config/
 	$(GO) test -run=NONE -bench=Redactor -benchmem ./internal/logging/
-	bench/config-merge.sh $(BIN)
-	bench/supervise.sh $(BIN)
-	@if [ "$$(id -u)" -eq 0 ]; then bench/container.sh $(BIN); else echo "bench/container.sh skipped: needs root (rootful podman)"; fi
+	@tmp=$$(mktemp -d /tmp/niod-bench.XXXXXX); trap 'rm -rf "$$tmp"' EXIT; status=0; \
+	echo "bench/config-merge.sh --json $$tmp/config.json $(BIN)"; \
+	bench/config-merge.sh --json $$tmp/config.json $(BIN) || status=1; \
+	echo "bench/supervise.sh $(BIN) --config-json $$tmp/config.json --markdown $$tmp/table.md"; \
+	bench/supervise.sh $(BIN) --config-json $$tmp/config.json --markdown $$tmp/table.md || status=1; \
+	if [ "$$(id -u)" -eq 0 ]; then bench/container.sh $(BIN) || status=1; \
+	else echo "bench/container.sh skipped: needs root (rootful podman)"; fi; \
+	if [ -s "$$tmp/table.md" ]; then printf '\n## make bench: niod side by side\n\n'; cat "$$tmp/table.md"; fi; \
+	exit $$status
 
 # deploy/docker/Dockerfile's prebuilt target: bin/niod copied in, no Go
 # image needed. podman needs --format docker to keep the HEALTHCHECK.

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes a.conf, b.conf and c.conf into DIR: 10,000 keys in all.
+"""Writes a.conf, b.conf and c.conf into DIR: N keys in all (--keys,
+default 10,000; bench/config-merge.sh also uses 100,000).
 
 The files share sections so later files override earlier ones, some values
 span several lines, and some refer to [user_defined] keys (nested too) and to

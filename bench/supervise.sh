@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks niod as a supervisor side by side with tini, dumb-init,
-# supervisord and runit's runsv: launch overhead, memory, crash-to-restart
-# and SIGTERM-to-exit latency. See bench/supervise.py for what is measured.
+# supervisord, runit's runsv and Go floors (bench/floor, bench/floorterm,
+# bench/floorgroup): launch overhead, memory, crash-to-restart and
+# SIGTERM-to-exit latency, stopping a tree of 1,000 processes, readiness
+# latency and idle cost. See bench/supervise.py for what is measured.
 #
 # usage: bench/supervise.sh [PATH/TO/niod] [supervise.py options...]
 #        e.g. bench/supervise.sh bin/niod --markdown /tmp/supervise.md
+#             bench/supervise.sh bin/niod --config-json OUT-of-config-merge.sh
 # Without a niod path, niod is built from this checkout into a temporary
 # directory. Missing peers are installed with apt-get when possible; a peer
 # that is still missing is skipped with a note.
@@ -40,13 +43,14 @@ if ((${#missing[@]})) && command -v apt-get >/dev/null; then
 	fi
 fi
 
+go=$(command -v go || echo /usr/local/go/bin/go)
+build() { (cd "$repo" && CGO_ENABLED=0 "$go" build -trimpath -ldflags '-s -w' -o "$work/$1" "$2"); }
 if [[ $# -ge 1 && $1 != -* ]]; then
 	niod=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 	shift
 else
-	go=$(command -v go || echo /usr/local/go/bin/go)
 	echo "building niod from $repo"
-	(cd "$repo" && CGO_ENABLED=0 "$go" build -trimpath -ldflags '-s -w' -o "$work/niod" ./cmd/niod)
+	build niod ./cmd/niod
 	niod=$work/niod
 fi
 [[ -x $niod ]] || {
@@ -67,10 +71,27 @@ if ((${#crashloop[@]} == 0)); then
 	echo "warning: gcc missing or failed: crash-to-restart latency is skipped" >&2
 fi
 
+# The Go floors, built as niod is.
+helpers=()
+for h in floor floorterm floorgroup; do
+	if build "$h" "./bench/$h"; then
+		helpers+=("--$h" "$work/$h")
+	else
+		echo "warning: bench/$h did not build: the figures that need it are skipped" >&2
+	fi
+done
+# tree: static like crashloop, so that its 1,000 forks share one small image.
+if command -v gcc >/dev/null && { gcc -O2 -static -o "$work/tree" "$here/tree.c" 2>/dev/null ||
+	gcc -O2 -o "$work/tree" "$here/tree.c"; }; then
+	helpers+=(--tree "$work/tree")
+else
+	echo "warning: gcc missing or failed: the tree stop is skipped" >&2
+fi
+
 # The interpreter itself, not a version-manager shim in front of it, so that
 # a TERM to this script reaches the harness, which then stops all it started.
 python=$(python3 -c 'import sys; print(sys.executable)')
-"$python" "$here/supervise.py" --niod "$niod" "${crashloop[@]}" "$@" &
+"$python" "$here/supervise.py" --niod "$niod" "${crashloop[@]}" "${helpers[@]}" "$@" &
 harness=$!
 trap 'kill -TERM "$harness" 2>/dev/null' TERM INT HUP
 status=0

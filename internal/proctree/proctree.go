@@ -51,12 +51,10 @@ func Snapshot() ([]Proc, error) {
 // readStat parses /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
 // comm may itself hold spaces and parentheses.
 func readStat(pid int, buf []byte) (Proc, bool) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	n, err := readProc("/proc/"+strconv.Itoa(pid)+"/stat", buf)
 	if err != nil {
 		return Proc{}, false // gone meanwhile
 	}
-	n, _ := f.Read(buf)
-	f.Close()
 	s := string(buf[:n])
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 >= len(s) {
@@ -105,7 +103,7 @@ func Descendants(procs []Proc, root int) []Proc {
 // /proc; without them (a kernel built without CONFIG_PROC_CHILDREN) it falls
 // back to a full Snapshot.
 func Tree(root int) ([]Proc, error) {
-	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err != nil {
+	if unix.Access("/proc/self/task/"+strconv.Itoa(os.Getpid())+"/children", unix.R_OK) != nil {
 		all, err := Snapshot()
 		if err != nil {
 			return nil, err
@@ -139,11 +137,13 @@ func children(pid int) []int {
 		return nil
 	}
 	var out []int
+	buf := make([]byte, 4096)
 	for _, t := range tasks {
-		data, err := os.ReadFile(dir + "/" + t.Name() + "/children")
+		data, err := readAll(dir+"/"+t.Name()+"/children", buf)
 		if err != nil {
 			continue
 		}
+		buf = data[:0]
 		for _, f := range strings.Fields(string(data)) {
 			if c, err := strconv.Atoi(f); err == nil {
 				out = append(out, c)
@@ -160,6 +160,49 @@ func HasChildren() bool {
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WSTOPPED|unix.WCONTINUED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return !errors.Is(err, unix.ECHILD)
+}
+
+// readProc reads a /proc file of one page or less into buf with plain
+// system calls: open, read, close. (os.File would register it with the
+// poller first, seven system calls more a file.)
+func readProc(path string, buf []byte) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err != unix.EINTR {
+			return max(n, 0), err
+		}
+	}
+}
+
+// readAll reads a /proc file whole, growing buf as it needs; children
+// lists have no bound but the number of processes.
+func readAll(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 // Living drops zombies: they are dead and only wait to be reaped.

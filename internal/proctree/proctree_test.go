@@ -165,3 +165,21 @@ func exited(pid int) bool {
 	p, ok := Stat(pid)
 	return ok && p.State == 'Z'
 }
+
+// readAll reads past its buffer's first size; readProc stops at it.
+func TestReadAllGrows(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll("/proc/self/maps", make([]byte, 0, 8))
+	if err != nil || len(got) < len(want)/2 || string(got[:20]) != string(want[:20]) {
+		t.Errorf("readAll: %d bytes, %v (os.ReadFile: %d)", len(got), err, len(want))
+	}
+	if n, err := readProc("/proc/self/maps", make([]byte, 16)); n != 16 || err != nil {
+		t.Errorf("readProc: %d, %v", n, err)
+	}
+	if _, err := readAll("/proc/self/no such file", nil); err == nil {
+		t.Error("readAll of a missing file: no error")
+	}
+}

@@ -135,11 +135,19 @@ func NoCoreDumps() error {
 // SwapOn reports whether any swap space is active: secrets in memory could
 // then be written to disk.
 func SwapOn() bool {
-	data, err := os.ReadFile("/proc/swaps")
+	// Plain system calls: os.File would register /proc/swaps with the
+	// poller first. The header and one entry fit in the buffer.
+	fd, err := unix.Open("/proc/swaps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	return len(strings.Split(strings.TrimSpace(string(data)), "\n")) > 1
+	defer unix.Close(fd)
+	buf := make([]byte, 512)
+	n, err := unix.Read(fd, buf)
+	if err != nil || n <= 0 {
+		return false
+	}
+	return len(strings.Split(strings.TrimSpace(string(buf[:n])), "\n")) > 1
 }
 
 // Become drops to u for good and proves it (see Drop and Prove). The order

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
@@ -20,6 +21,10 @@ func configCmd(inv *invocation, args []string) int {
 	if code, done := sf.parseNoArgs(c, inv, args); done {
 		return code
 	}
+	// The settings stay live until they are printed, so the collection
+	// that load's GC percent puts off would free nothing while printing
+	// either: keep it put off until niod config is done.
+	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	l, code := load(inv, sf.request(inv))
 	if l == nil {
 		return code

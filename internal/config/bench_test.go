@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,10 +17,16 @@ type benchFile struct {
 	data []byte
 }
 
+// benchSet is a generated set of settings files and the keys they hold.
+type benchSet struct {
+	once  sync.Once
+	files []benchFile
+	keys  int // key lines in all files
+}
+
 var (
-	benchOnce  sync.Once
-	benchFiles []benchFile
-	benchKeys  int // key lines in all files
+	bench10k  = &benchSet{}
+	bench100k = &benchSet{}
 )
 
 // benchEnv stands for the environment of the benchmark runs.
@@ -117,13 +125,24 @@ func genBenchFiles(total int) ([]benchFile, int) {
 // benchTotal is how many keys the three files hold in all.
 const benchTotal = 10000
 
-func loadBenchFiles() []benchFile {
-	benchOnce.Do(func() { benchFiles, benchKeys = genBenchFiles(benchTotal) })
-	return benchFiles
+func (bs *benchSet) load(total int) []benchFile {
+	bs.once.Do(func() { bs.files, bs.keys = genBenchFiles(total) })
+	return bs.files
 }
 
+func loadBenchFiles() []benchFile { return bench10k.load(benchTotal) }
+
 func BenchmarkMergeResolveRender(b *testing.B) {
-	files := loadBenchFiles()
+	benchMergeResolveRender(b, loadBenchFiles(), bench10k.keys)
+}
+
+// BenchmarkMergeResolveRender100k is the same at ten times the size: what
+// grows faster than the input shows here.
+func BenchmarkMergeResolveRender100k(b *testing.B) {
+	benchMergeResolveRender(b, bench100k.load(10*benchTotal), bench100k.keys)
+}
+
+func benchMergeResolveRender(b *testing.B, files []benchFile, keys int) {
 	size := 0
 	for _, f := range files {
 		size += len(f.data)
@@ -144,8 +163,8 @@ func BenchmarkMergeResolveRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(benchKeys), "keys/op")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchKeys), "ns/key")
+	b.ReportMetric(float64(keys), "keys/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(keys), "ns/key")
 }
 
 func BenchmarkParse(b *testing.B) {
@@ -199,4 +218,29 @@ func TestBenchFiles(t *testing.T) {
 		t.Errorf("defaults %d, multi-line %d, refs %d, env refs %d, sections %d",
 			len(s.Defaults().Values()), multi, refs, env, len(s.Sections()))
 	}
+}
+
+// BenchmarkLoad100k is what `niod config` does: read the
+// files from disk, merge, resolve, classify secrets, apply [niod], render.
+func BenchmarkLoad100k(b *testing.B) {
+	files := bench100k.load(10 * benchTotal)
+	dir := b.TempDir()
+	req := Request{Root: dir, Environ: []string{"BENCH_HOME=/srv/bench", "BENCH_USER=bench"}}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		req.Files = append(req.Files, f.name)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l, ps := Load(req)
+		if len(ps) > 0 {
+			b.Fatal(ps)
+		}
+		if err := l.Settings.Render(io.Discard, RenderOptions{Reveal: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(bench100k.keys), "keys/op")
 }

@@ -66,7 +66,7 @@ type fileRead struct {
 	// a Docker swarm secret), which others of the host cannot read
 	// whatever its mode.
 	credential bool
-	touched    []*Value
+	values     fileValues // the values it set
 }
 
 // Load reads, merges and resolves the settings files and niod's options.
@@ -161,8 +161,8 @@ func (l *Loaded) read(name string, byDefault bool, credsDir string, ps *collecto
 		ps.addProblem(Problem{Origin: Origin{File: name}, Msg: msg})
 		return nil
 	}
-	touched := l.Settings.read(name, f.Text, ps)
-	return &fileRead{name: name, gen: l.Settings.reads, file: f, touched: touched,
+	values := l.Settings.read(name, f.Text, ps)
+	return &fileRead{name: name, gen: l.Settings.reads, file: f, values: values,
 		credential: isCredential(path, credsDir, f.Mode) || securefile.OnReadOnlyTmpfs(f.Path)}
 }
 
@@ -209,13 +209,14 @@ func (f *fileRead) checkSecrets(ps *collector) {
 	if f.file.Mode&0o044 == 0 || f.credential {
 		return
 	}
-	for _, v := range f.touched {
-		if holdsSecretLiteral(v) {
-			ps.add(v.Origin, "%s holds a secret but the file is readable by group or others (mode %04o); run: chmod 600 %s",
-				short(v.Key), f.file.Mode, f.name)
-			return
+	f.values.each(func(v *Value) bool {
+		if !holdsSecretLiteral(v) {
+			return false
 		}
-	}
+		ps.add(v.Origin, "%s holds a secret but the file is readable by group or others (mode %04o); run: chmod 600 %s",
+			short(v.Key), f.file.Mode, f.name)
+		return true
+	})
 }
 
 // checkWriters refuses every [niod] option that a user other than root

@@ -55,11 +55,27 @@ func layout(name string, data []byte) (*Settings, []span, Problems) {
 
 // read is Read that adds the problems to c and returns the values the file
 // set.
-func (s *Settings) read(name string, text string, c *collector) []*Value {
+func (s *Settings) read(name string, text string, c *collector) fileValues {
 	s.reads++
 	p := parser{s: s, file: name, gen: s.reads, sections: map[string]int{}, problems: c}
 	p.run(text)
-	return p.touched
+	return p.slabs
+}
+
+// fileValues are the values one file set, in file order: the blocks the
+// parser allocated them in. A key repeated in the same file (a problem in
+// strict mode) has a Value there too, with gen 0: it set nothing.
+type fileValues [][]Value
+
+// each calls fn for every value the file set.
+func (fv fileValues) each(fn func(v *Value) (stop bool)) {
+	for _, block := range fv {
+		for i := range block {
+			if v := &block[i]; v.gen != 0 && fn(v) {
+				return
+			}
+		}
+	}
 }
 
 type parser struct {
@@ -81,10 +97,18 @@ type parser struct {
 	// the sections it opened to their lines.
 	gen      uint32
 	sections map[string]int
-	touched  []*Value // values set by this file
-	spans    *[]span  // where headers and keys are, for layout only
-	slab     []Value  // values are allocated in blocks: far fewer allocations
+	spans    *[]span // where headers and keys are, for layout only
+	// Values are allocated in blocks of up to maxSlab, each no larger than
+	// the lines left to read (every key takes a line of its own): a few
+	// allocations per file instead of one per key. slabs holds every
+	// block; the last is being filled.
+	slabs     fileValues
+	lineCount int // lines in the file (an estimate when line ends mix)
+	lineNo    int // the line being read
 }
+
+// maxSlab is the most values one block holds (about 400 KiB).
+const maxSlab = 4096
 
 func (p *parser) at(line int) Origin { return Origin{File: p.file, Line: line} }
 
@@ -94,6 +118,14 @@ func (p *parser) run(text string) {
 		return
 	}
 	text = strings.TrimPrefix(text, "\ufeff") // editors on Windows add a byte-order mark
+	// Lines split at ASCII bytes, so in a text that is valid UTF-8 and
+	// holds no NUL every line is too: checked once for the whole text,
+	// line by line only when it fails, to report the lines.
+	clean := strings.IndexByte(text, 0) < 0 && utf8.ValidString(text)
+	p.lineCount = strings.Count(text, "\n") + 1
+	if p.lineCount == 1 {
+		p.lineCount += strings.Count(text, "\r") // old Mac line ends
+	}
 	lineNo := 0
 	// Offsets of the next \n and \r, found once each: a file with only \r
 	// line ends must not be rescanned to its end for every line.
@@ -114,10 +146,12 @@ func (p *parser) run(text string) {
 		line := text[pos:end]
 		pos = next
 		lineNo++
+		p.lineNo = lineNo
 		switch {
 		case len(line) > MaxLineLength:
 			p.problems.add(p.at(lineNo), "line is longer than %d KiB (is it really a settings file?)", MaxLineLength>>10)
 			continue
+		case clean: // no NUL, valid UTF-8: checked above
 		case strings.IndexByte(line, 0) >= 0:
 			p.problems.add(p.at(lineNo), "contains a NUL byte (settings files are text)")
 			continue
@@ -138,21 +172,24 @@ func (p *parser) endValue() {
 		return
 	}
 	if p.continued {
-		v.Raw = strings.Join(p.lines, "\n")
+		// A single line was stripped by splitOption already.
+		v.Raw = pyTrimRight(strings.Join(p.lines, "\n"))
 		p.lines, p.continued = p.lines[:0], false
 	}
-	v.Raw = strings.TrimRightFunc(v.Raw, isPySpace)
 	v.Text = v.Raw
 	p.blanks = 0
 	p.opt = nil
 }
 
 func (p *parser) newValue() *Value {
-	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]Value, 0, 256)
+	n := len(p.slabs) - 1
+	if n < 0 || len(p.slabs[n]) == cap(p.slabs[n]) {
+		size := min(max(p.lineCount-p.lineNo+1, 16), maxSlab)
+		p.slabs = append(p.slabs, make([]Value, 0, size))
+		n++
 	}
-	p.slab = p.slab[:len(p.slab)+1]
-	return &p.slab[len(p.slab)-1]
+	p.slabs[n] = p.slabs[n][:len(p.slabs[n])+1]
+	return &p.slabs[n][len(p.slabs[n])-1]
 }
 
 // line handles one line exactly as configparser's _read loop does with its
@@ -215,14 +252,20 @@ func (p *parser) line(n int, line string) {
 	if p.spans != nil {
 		*p.spans = append(*p.spans, span{Section: p.curName, Key: key, Line: n, End: n})
 	}
+	// The block is zeroed already: set the fields, no Value literal to copy.
 	v := p.newValue()
-	*v = Value{Key: key, Origin: p.at(n), Raw: val, gen: p.gen}
-	if first := p.cur.Get(key); first != nil && first.gen == p.gen {
-		// Strict mode: the first stays; v only collects continuation lines.
-		p.problems.add(p.at(n), "key %q appears twice in [%s] (first at line %d; keep one)", truncate(key, 60), short(p.curName), first.Origin.Line)
-	} else {
-		p.cur.set(v)
-		p.touched = append(p.touched, v)
+	v.Key, v.Raw, v.Origin, v.gen = key, val, p.at(n), p.gen
+	sec := p.cur
+	switch i := sec.index.find(sec.keys, key); {
+	case i < 0:
+		sec.add(v)
+	case sec.keys[i].gen == p.gen:
+		// Strict mode: the first stays; v only collects continuation
+		// lines, and gen 0 says it set nothing.
+		v.gen = 0
+		p.problems.add(p.at(n), "key %q appears twice in [%s] (first at line %d; keep one)", truncate(key, 60), short(p.curName), sec.keys[i].Origin.Line)
+	default:
+		sec.keys[i] = v // a later file wins; the key keeps its place
 	}
 	p.opt = v
 }
@@ -285,7 +328,22 @@ func splitOption(value string) (key, val string, ok bool) {
 	if i == len(value) {
 		return "", "", false
 	}
-	return strings.TrimRightFunc(value[:i], isPySpace), pyStrip(value[i+1:]), true
+	return pyTrimRight(value[:i]), pyStrip(value[i+1:]), true
+}
+
+// pyTrimRight is Python's str.rstrip() with no arguments.
+func pyTrimRight(s string) string {
+	for len(s) > 0 {
+		c := s[len(s)-1]
+		if c >= utf8.RuneSelf {
+			return strings.TrimRightFunc(s, isPySpace)
+		}
+		if !asciiSpace[c] {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // isPySpace reports whether Python's str.isspace() holds for r. It is Go's
@@ -293,22 +351,22 @@ func splitOption(value string) (key, val string, ok bool) {
 // whitespace.
 func isPySpace(r rune) bool {
 	if r < utf8.RuneSelf {
-		switch r {
-		case ' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f:
-			return true
-		}
-		return false
+		return asciiSpace[r]
 	}
 	return unicode.IsSpace(r)
 }
 
+// asciiSpace is isPySpace for the ASCII bytes, as a table: every line is
+// stripped, so this is looked up for most bytes of a file.
+var asciiSpace = [256]bool{' ': true, '\t': true, '\n': true, '\v': true, '\f': true, '\r': true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true}
+
 // pyStrip is Python's str.strip() with no arguments.
 func pyStrip(s string) string {
 	// Most lines are ASCII: trim bytes, and leave anything else to TrimFunc.
-	for len(s) > 0 && s[0] < utf8.RuneSelf && isPySpace(rune(s[0])) {
+	for len(s) > 0 && asciiSpace[s[0]] {
 		s = s[1:]
 	}
-	for len(s) > 0 && s[len(s)-1] < utf8.RuneSelf && isPySpace(rune(s[len(s)-1])) {
+	for len(s) > 0 && asciiSpace[s[len(s)-1]] {
 		s = s[:len(s)-1]
 	}
 	if len(s) > 0 && (s[0] >= utf8.RuneSelf || s[len(s)-1] >= utf8.RuneSelf) {

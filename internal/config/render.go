@@ -33,7 +33,9 @@ func (s *Settings) Render(w io.Writer, o RenderOptions) error {
 }
 
 func renderSection(w *bufio.Writer, sec *Section, o RenderOptions) {
-	w.WriteString("[" + sec.Name + "]\n")
+	w.WriteByte('[')
+	w.WriteString(sec.Name)
+	w.WriteString("]\n")
 	for _, v := range sec.keys {
 		if o.ShowOrigin {
 			w.WriteString("# " + describeOrigin(v) + "\n")
@@ -44,7 +46,17 @@ func renderSection(w *bufio.Writer, sec *Section, o RenderOptions) {
 		}
 		w.WriteString(v.Key)
 		w.WriteString(" = ")
-		w.WriteString(strings.ReplaceAll(text, "\n", "\n\t"))
+		// Continuation lines are indented by a tab, written piece by
+		// piece rather than through a replaced copy.
+		for {
+			line, rest, more := strings.Cut(text, "\n")
+			w.WriteString(line)
+			if !more {
+				break
+			}
+			w.WriteString("\n\t")
+			text = rest
+		}
 		w.WriteByte('\n')
 	}
 	w.WriteByte('\n')

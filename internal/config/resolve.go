@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // UserDefined is the section whose keys [[ NAME ]] references fall back to
@@ -82,7 +83,7 @@ type Environment func(name string) (string, bool)
 // them, and SecretValues lists their text and the environment's fragments
 // that filled secrets in.
 func (s *Settings) Resolve(env Environment, root string) Problems {
-	r := resolver{s: s, env: env, root: root, undefined: collector{undefined: true}}
+	r := resolver{s: s, env: env, root: root, ud: s.byName[UserDefined], undefined: collector{undefined: true}}
 	n := 0
 	s.All(func(_ *Section, v *Value) {
 		n++
@@ -115,6 +116,7 @@ type resolver struct {
 	s    *Settings
 	env  Environment
 	root string
+	ud   *Section // [user_defined], nil when there is none
 	// stack holds the values being resolved, innermost last: each waits
 	// for the one above it. It replaces recursion, so depth costs heap,
 	// and at most MaxRefDepth+1 frames of it.
@@ -131,6 +133,61 @@ type resolver struct {
 	order     []*Value
 	problems  collector
 	undefined collector
+	// texts and refSlab hold the resolved texts and the Refs of all
+	// values in a few large blocks instead of one allocation each.
+	texts   textArena
+	refSlab []Ref
+	// unresolved is set once a reference was not found: reportUndefined
+	// then has something to report.
+	unresolved bool
+}
+
+// lookupUD is s.Lookup(UserDefined, name) and the section the value was
+// found in ([DEFAULT] when [user_defined] does not have it itself).
+func (r *resolver) lookupUD(name string) (*Value, string) {
+	if r.ud == nil {
+		return nil, ""
+	}
+	if v := r.ud.Get(name); v != nil {
+		return v, UserDefined
+	}
+	return r.s.defaults.Get(name), DefaultSection
+}
+
+// refsFor returns an empty slice with room for n references, carved from
+// a shared block; a value that gets more (none does: n is counted from its
+// text) grows its own by append.
+func (r *resolver) refsFor(n int) []Ref {
+	const block = 1024
+	if n > block/4 {
+		return make([]Ref, 0, n)
+	}
+	if len(r.refSlab)+n > cap(r.refSlab) {
+		r.refSlab = make([]Ref, 0, block)
+	}
+	i := len(r.refSlab)
+	r.refSlab = r.refSlab[:i+n]
+	return r.refSlab[i : i : i+n]
+}
+
+// textArena copies texts back to back into large blocks. A block is never
+// written again where a string points into it, so strings can share it.
+type textArena struct{ block []byte }
+
+const textBlock = 64 << 10
+
+func (a *textArena) string(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case len(b) > textBlock/8:
+		return string(b)
+	case len(b) > cap(a.block)-len(a.block):
+		a.block = make([]byte, 0, textBlock)
+	}
+	i := len(a.block)
+	a.block = append(a.block, b...)
+	return unsafe.String(&a.block[i], len(b))
 }
 
 // frame is one value being resolved.
@@ -140,7 +197,7 @@ type frame struct {
 	pos     int  // where to look for the next reference in v.Raw
 	last    int  // how much of v.Raw is in b
 	built   bool // b holds the text: a reference was found
-	b       strings.Builder
+	b       []byte
 	depth   int // how deep its references go so far
 }
 
@@ -152,7 +209,7 @@ func (r *resolver) push(section string, v *Value) {
 		f = new(frame)
 	}
 	f.v, f.section, f.pos, f.last, f.built, f.depth = v, section, 0, 0, false, 0
-	f.b.Reset()
+	f.b = f.b[:0]
 	v.state = resolving
 	r.stack = append(r.stack, f)
 }
@@ -161,7 +218,9 @@ func (r *resolver) pop() {
 	n := len(r.stack) - 1
 	f := r.stack[n]
 	f.v = nil
-	f.b = strings.Builder{} // do not keep a large buffer alive
+	if cap(f.b) > textBlock {
+		f.b = nil // do not keep a large buffer alive
+	}
 	r.stack = r.stack[:n]
 	r.free = append(r.free, f)
 }
@@ -186,7 +245,7 @@ func (r *resolver) resolve(section string, v *Value) {
 		found, depth := false, 1
 		if t, ok := r.env(name); ok && (t != "" || name != ProjectRootVar) {
 			ref.Source, text, found = FromEnvironment, t, true
-		} else if u := r.s.Lookup(UserDefined, name); u != nil && (name != ProjectRootVar || pyStrip(u.Raw) != "") {
+		} else if u, section := r.lookupUD(name); u != nil && (name != ProjectRootVar || pyStrip(u.Raw) != "") {
 			ref.Source, ref.Origin = FromUserDefined, u.Origin
 			switch u.state {
 			case unresolved:
@@ -196,10 +255,6 @@ func (r *resolver) resolve(section string, v *Value) {
 				}
 				// Resolve u first; this reference is looked at again
 				// when u is done.
-				section := UserDefined
-				if r.s.Section(UserDefined).Get(name) == nil {
-					section = DefaultSection // found through [DEFAULT]
-				}
 				r.push(section, u)
 				continue
 			case resolving:
@@ -215,6 +270,7 @@ func (r *resolver) resolve(section string, v *Value) {
 			ref.Source, text, found = FromProjectRoot, r.root, true
 		} else {
 			ref.Source = Unresolved
+			r.unresolved = true
 		}
 		if depth > MaxRefDepth {
 			r.tooDeep(f, name, nil, depth-1)
@@ -233,6 +289,9 @@ func (r *resolver) resolve(section string, v *Value) {
 			r.fail()
 			continue
 		}
+		if cap(f.v.Refs) == 0 {
+			f.v.Refs = r.refsFor(countRefs(raw, start))
+		}
 		f.v.Refs = append(f.v.Refs, ref)
 		if !r.write(f, raw[f.last:start], shown) || !r.write(f, text, shown) {
 			continue
@@ -245,7 +304,7 @@ func (r *resolver) resolve(section string, v *Value) {
 // is the reference being filled in, for the message ("" for none).
 func (r *resolver) write(f *frame, text, name string) bool {
 	switch {
-	case f.b.Len()+len(text) > MaxResolvedValue:
+	case len(f.b)+len(text) > MaxResolvedValue:
 		r.problems.add(f.v.Origin, "[%s] %s: %s, the value is larger than %s, the most a value may hold "+
 			"(do references repeat each other?)", short(f.section), short(f.v.Key), filledIn(name), sizeText(MaxResolvedValue))
 		r.fail()
@@ -257,7 +316,7 @@ func (r *resolver) write(f *frame, text, name string) bool {
 		r.fail()
 		return false
 	}
-	f.b.WriteString(text)
+	f.b = append(f.b, text...)
 	r.total += len(text)
 	return true
 }
@@ -277,7 +336,7 @@ func (r *resolver) finish(f *frame) {
 		if !r.write(f, v.Raw[f.last:], "") {
 			return
 		}
-		v.Text = f.b.String()
+		v.Text = r.texts.string(f.b)
 	}
 	if len(v.Refs) > 0 && !Representable(v.Text) {
 		r.problems.add(v.Origin, "[%s] %s: the value it refers to cannot be written back as INI "+
@@ -442,7 +501,7 @@ func (r *resolver) markSecrets() {
 		for i := range v.Refs {
 			ref := &v.Refs[i]
 			if ref.Source == FromUserDefined {
-				if u := r.s.Lookup(UserDefined, ref.Name); u != nil && u.Secret {
+				if u, _ := r.lookupUD(ref.Name); u != nil && u.Secret {
 					ref.Secret = true
 				}
 			}
@@ -478,6 +537,9 @@ func secretSource(v *Value) bool {
 // brackets may be part of the secret (a password with "[[" in it), so it is
 // not shown.
 func (r *resolver) reportUndefined() {
+	if !r.unresolved {
+		return // nothing to report: no need to look at every value
+	}
 	r.s.All(func(sec *Section, v *Value) {
 		hidden := v.whole && literalText(v.Raw) != ""
 		for _, ref := range v.Refs {
@@ -531,6 +593,18 @@ func nextRef(s string, from int) (start, end int, ok bool) {
 	return 0, 0, false
 }
 
+// countRefs counts the references in s at or after from.
+func countRefs(s string, from int) int {
+	n := 0
+	for {
+		_, end, ok := nextRef(s, from)
+		if !ok {
+			return n
+		}
+		n, from = n+1, end
+	}
+}
+
 // replaceRefs replaces every reference in s with what fn returns for it.
 func replaceRefs(s string, fn func(match string) string) string {
 	var b strings.Builder
@@ -558,16 +632,20 @@ func replaceRefs(s string, fn func(match string) string) string {
 func Representable(text string) bool {
 	// A leading newline survives (the first line is empty); trailing
 	// whitespace does not, nor does text that is not UTF-8.
-	if strings.ContainsAny(text, "\r\x00") || text != strings.TrimRightFunc(text, isPySpace) || !utf8.ValidString(text) {
+	if strings.IndexByte(text, '\r') >= 0 || strings.IndexByte(text, 0) >= 0 || len(text) != len(pyTrimRight(text)) || !utf8.ValidString(text) {
 		return false
 	}
-	for i, line := range strings.Split(text, "\n") {
-		if line != pyStrip(line) {
+	for i := 0; ; i++ {
+		line, rest, more := strings.Cut(text, "\n")
+		if len(line) != len(pyStrip(line)) {
 			return false
 		}
 		if i > 0 && (strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";")) {
 			return false
 		}
+		if !more {
+			return true
+		}
+		text = rest
 	}
-	return true
 }

@@ -23,7 +23,28 @@ var secretWords = []string{"token", "secret", "password", "passwd", "private_key
 // IsSecretKey reports whether a key or variable name marks its value as a
 // secret.
 func IsSecretKey(name string) bool {
-	lower := strings.ToLower(name)
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return hasSecretWord(strings.ToLower(name))
+		}
+	}
+	// ASCII, as nearly every name is: match each word where it could
+	// start, folding case in place instead of lowering a copy. Every
+	// key is checked, so this runs once per key.
+	for i := 0; i < len(name); i++ {
+		switch name[i] | 0x20 { // lower case for letters; no other byte maps to these
+		case 't', 's', 'p', 'a', 'c':
+			for _, w := range secretWords {
+				if len(name)-i >= len(w) && name[i]|0x20 == w[0] && strings.EqualFold(name[i:i+len(w)], w) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func hasSecretWord(lower string) bool {
 	for _, w := range secretWords {
 		if strings.Contains(lower, w) {
 			return true
@@ -107,7 +128,7 @@ func (r *resolver) plainKeyFilePaths() {
 			ref := &v.Refs[i]
 			switch ref.Source {
 			case FromUserDefined:
-				if u := r.s.Lookup(UserDefined, ref.Name); u != nil && !u.Secret && ref.Secret {
+				if u, _ := r.lookupUD(ref.Name); u != nil && !u.Secret && ref.Secret {
 					ref.Secret, changed = false, true
 				}
 			case FromEnvironment:
@@ -182,7 +203,9 @@ func (s *Settings) UnscrubbedSecrets(env Environment) Problems {
 	var out Problems
 	more := 0
 	seen := map[string]bool{}
-	warn := func(text string, o Origin, what string) {
+	// The message is built only for a secret warned about: this looks at
+	// every value.
+	warn := func(text string, sec *Section, v *Value, ref *Ref) {
 		if text == "" || scrubbable(text) || seen[text] {
 			return
 		}
@@ -191,17 +214,20 @@ func (s *Settings) UnscrubbedSecrets(env Environment) Problems {
 			more++
 			return
 		}
-		out = append(out, Problem{Origin: o, Msg: what + why})
+		what := "[" + short(sec.Name) + "] " + short(v.Key)
+		if ref != nil {
+			what += ": [[" + short(ref.Name) + "]] from the environment"
+		}
+		out = append(out, Problem{Origin: v.Origin, Msg: what + why})
 	}
 	s.All(func(sec *Section, v *Value) {
-		where := "[" + short(sec.Name) + "] " + short(v.Key)
 		if v.Secret && holdsSecretLiteral(v) {
-			warn(v.Text, v.Origin, where)
+			warn(v.Text, sec, v, nil)
 		}
-		for _, ref := range v.Refs {
-			if ref.Source == FromEnvironment && (ref.Secret || v.whole) {
+		for i := range v.Refs {
+			if ref := &v.Refs[i]; ref.Source == FromEnvironment && (ref.Secret || v.whole) {
 				text, _ := env(ref.Name)
-				warn(text, v.Origin, where+": [["+short(ref.Name)+"]] from the environment")
+				warn(text, sec, v, ref)
 			}
 		}
 	})

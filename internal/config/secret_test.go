@@ -95,6 +95,15 @@ func TestUnscrubbedSecrets(t *testing.T) {
 		}
 	}
 
+	// A reference may have an empty name, [[]]: the warning still says
+	// it came from the environment.
+	s = mustParse(t, "[x]\npasswd = [[]]x\n")
+	env = envOf(map[string]string{"": "0"})
+	s.Resolve(env, "/r")
+	if ps := s.UnscrubbedSecrets(env); len(ps) != 2 || ps[1].Error() != "a.conf:2: [x] passwd: [[]] from the environment"+tail {
+		t.Errorf("UnscrubbedSecrets = %q, want the second from the environment", ps)
+	}
+
 	// Long enough, or no secret at all: no warning.
 	s = mustParse(t, "[user_defined]\nSSL_PRIVATE_KEY = k.pem\n[x]\npassword = long-enough\nhost = db\nempty_password =\nkey = [[SSL_PRIVATE_KEY]]\n")
 	if ps := s.Resolve(envOf(nil), "/r"); len(ps) > 0 {

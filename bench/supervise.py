@@ -1000,8 +1000,8 @@ class Bench:
             rows.append(["`niod status` round trip, median ms", fmt(st), "—", "—", "—", "—",
                          f"≤ 5 ms {verdict(st <= 5)}"])
         mem_peers = ("tini", "dumb-init", "supervisord", "runsv")
-        for m, what, goal in (("rss", "VmRSS", 5), ("pss", "Pss", None),
-                              ("anon", "RssAnon (private heap and stacks)", None)):
+        for m, what, goal in (("rss", "VmRSS", 5.0), ("pss", "Pss", None),
+                              ("anon", "RssAnon (private heap and stacks)", 1.0)):
             if m not in R:
                 continue
             v = val(m, "niod")

@@ -22,7 +22,9 @@ type RenderOptions struct {
 // and a blank line after each section. configparser reads the output back to
 // the same sections, keys and values.
 func (s *Settings) Render(w io.Writer, o RenderOptions) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// A buffer as large as the output, up to 64 KiB: a small handoff
+	// should not fault in 16 fresh pages.
+	bw := bufio.NewWriterSize(w, min(max(s.renderedSize(), 512), 64<<10))
 	if len(s.defaults.keys) > 0 {
 		renderSection(bw, s.defaults, o)
 	}
@@ -30,6 +32,21 @@ func (s *Settings) Render(w io.Writer, o RenderOptions) error {
 		renderSection(bw, sec, o)
 	}
 	return bw.Flush()
+}
+
+// renderedSize is about how long Render's output is without origins.
+func (s *Settings) renderedSize() int {
+	n := 0
+	for _, sec := range append([]*Section{s.defaults}, s.sections...) {
+		n += len(sec.Name) + 4
+		for _, v := range sec.keys {
+			n += len(v.Key) + len(v.Text) + 4
+		}
+		if n > 64<<10 {
+			break
+		}
+	}
+	return n
 }
 
 func renderSection(w *bufio.Writer, sec *Section, o RenderOptions) {

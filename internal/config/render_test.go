@@ -50,6 +50,10 @@ func TestRender(t *testing.T) {
 			if got := render(t, s, RenderOptions{}); got != tt.want {
 				t.Errorf("Render:\n got %q\nwant %q", got, tt.want)
 			}
+			// The buffer Render sizes from it holds the whole output.
+			if n := s.renderedSize(); n < len(tt.want) {
+				t.Errorf("renderedSize %d, output %d bytes", n, len(tt.want))
+			}
 		})
 	}
 }

@@ -10,6 +10,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 # and fails with "context deadline exceeded" on a loaded machine.
 FUZZTIME  ?= 300000x
 export CGO_ENABLED = 0
+# The Go that builds and tests niod: go1.27.3 (the go command fetches it
+# from the module proxy once). Go 1.26.8's crypto/tls and crypto/x509 have
+# vulnerabilities niod's code reaches (make vulncheck says which).
+export GOTOOLCHAIN ?= go1.27.3
 export PATH := $(dir $(GO)):$(PATH)
 
 BIN       := bin/niod
@@ -26,10 +30,13 @@ all: build
 
 help:
 	@echo "make build    build bin/niod (static, CGO_ENABLED=0, trimmed)"
-	@echo "make test     lint, unit tests, end-to-end tests, a short fuzz run"
+	@echo "make test     lint, unit tests, end-to-end tests (systemd, container, package), a short fuzz run, vulncheck"
 	@echo "make demo     run niod on examples/project"
 	@echo "make install  install niod into \$$(DESTDIR)\$$(BINDIR) (PREFIX=$(PREFIX))"
 	@echo "make bench    benchmarks side by side, one table: settings (10k, 100k keys) vs python3 configparser; supervision vs tini, dumb-init, supervisord, runsv and Go floors; in a container (as root)"
+	@echo "make vulncheck   govulncheck on the module, offline (part of make test)"
+	@echo "make man      build/niod.1 from the binary's own flag definitions"
+	@echo "make deb      dist/niod_VERSION_ARCH.deb: binary, units, sysusers/tmpfiles, man page, completions"
 	@echo "make container-image   the image of deploy/docker with bin/niod (ENGINE=podman|docker, IMAGE=$(IMAGE), PYTHON_IMAGE=...)"
 
 build:
@@ -38,7 +45,7 @@ build:
 # The suites that need root or a real systemd skip elsewhere; the skips are
 # listed at the end, one line each (with CI=true a skip fails the run).
 test:
-	@skipped=$$(mktemp); NIOD_SKIPPED=$$skipped $(MAKE) --no-print-directory lint unit e2e fuzz; status=$$?; \
+	@skipped=$$(mktemp); NIOD_SKIPPED=$$skipped $(MAKE) --no-print-directory lint unit e2e fuzz vulncheck; status=$$?; \
 	if [ -s "$$skipped" ]; then echo; echo "make test skipped:"; cat "$$skipped"; fi; \
 	rm -f "$$skipped"; exit $$status
 
@@ -59,15 +66,39 @@ fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/config/
 	$(GO) test -run=NONE -fuzz='^FuzzParseResponse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/health/
 
+# make vulncheck: govulncheck on the module, against a database built from
+# golang.org/x/vulndb as the module proxy serves it (vuln.go.dev cannot be
+# reached); first the same pipeline on a throwaway module must catch a
+# called vulnerable symbol. Pinned versions: tools/versions.env.
+include tools/versions.env
+.PHONY: vulncheck
+vulncheck:
+	GO=$(GO) test/gotest.sh ./tools/...
+	GO=$(GO) GOVULNCHECK_VERSION=$(GOVULNCHECK_VERSION) VULNDB_VERSION=$(VULNDB_VERSION) test/vulncheck_test.sh
+	GO=$(GO) GOVULNCHECK_VERSION=$(GOVULNCHECK_VERSION) VULNDB_VERSION=$(VULNDB_VERSION) test/vulncheck.sh
+
 demo: build
 	@examples/demo.sh $(BIN)
 
-install: build
-	install -d $(DESTDIR)$(BINDIR)
+# make man: niod(1) as bin/niod prints it, from its own command and flag
+# definitions; make install generates the shell completions the same way.
+MANDIR    ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+.PHONY: man
+man: build
+	@mkdir -p build
+	$(BIN) help --man > build/niod.1.tmp && mv build/niod.1.tmp build/niod.1
+
+install: build man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/niod
+	install -m 644 build/niod.1 $(DESTDIR)$(MANDIR)/man1/niod.1
+	$(BIN) completion bash > build/niod.bash && install -m 644 build/niod.bash $(DESTDIR)$(BASHCOMPDIR)/niod
+	$(BIN) completion zsh > build/_niod && install -m 644 build/_niod $(DESTDIR)$(ZSHCOMPDIR)/_niod
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/niod
+	rm -f $(DESTDIR)$(BINDIR)/niod $(DESTDIR)$(MANDIR)/man1/niod.1 $(DESTDIR)$(BASHCOMPDIR)/niod $(DESTDIR)$(ZSHCOMPDIR)/_niod
 
 # config-merge.sh's medians join supervise.sh's table, which is printed
 # again last: one table of niod beside its peers and floors.
@@ -90,5 +121,12 @@ container-image: build
 	$(ENGINE) build $(if $(filter podman,$(notdir $(ENGINE))),--format docker --ignorefile deploy/docker/Dockerfile.dockerignore) \
 		-f deploy/docker/Dockerfile --target prebuilt $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) -t $(IMAGE) .
 
+# make deb: $(DIST)/niod_VERSION_ARCH.deb from $(BIN), built with dpkg-deb
+# (packaging/build-deb.sh says what goes in and why dpkg-deb).
+DIST ?= dist
+.PHONY: deb
+deb: build
+	packaging/build-deb.sh --bin $(BIN) --out $(DIST)
+
 clean:
-	rm -rf bin
+	rm -rf bin build $(DIST)

@@ -39,34 +39,51 @@ load or the settings file cannot be updated: fix what the message says and
 run again; 70 internal error.
 `
 
-// certCmd makes a local CA (once) and an instance certificate signed by it.
-func certCmd(inv *invocation, args []string) int {
-	c := commandNamed("cert")
-	fs := pflag.NewFlagSet("niod cert", pflag.ContinueOnError)
+// certFlags are the flags of niod cert.
+type certFlags struct {
+	fs                                                *pflag.FlagSet
+	root, out, caDir, keyType, userFlag, settingsFile string
+	hosts, settingsFiles                              []string
+	days                                              int
+	force                                             bool
+}
+
+func newCertFlags(inv *invocation) *certFlags {
+	cf := &certFlags{fs: pflag.NewFlagSet("niod cert", pflag.ContinueOnError)}
+	fs := cf.fs
 	fs.SortFlags = false
 	fs.SetOutput(inv.stderr)
 	fs.Usage = func() {}
-	var (
-		root, out, caDir, keyType, userFlag, settingsFile string
-		hosts, settingsFiles                              []string
-		days                                              int
-		force                                             bool
-	)
 	keyTypes := make([]string, 0, 3)
 	for _, k := range certs.KeyTypes() {
 		keyTypes = append(keyTypes, string(k))
 	}
-	fs.StringVarP(&root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
-	fs.StringArrayVarP(&settingsFiles, "settings", "s", nil, "settings file to read [rest] host and port from, repeatable, later files win (default: nio.conf when there is one; env NIOD_SETTINGS=a.conf,b.conf)")
-	fs.StringVar(&out, "out", "", "directory of cert.crt, cert.key and ca.crt (default ROOT/etc/ssl)")
-	fs.StringVar(&caDir, "ca-dir", "", "directory of the CA, ca.crt and ca.key (default $XDG_CONFIG_HOME/niod/ca or ~/.config/niod/ca)")
-	fs.StringArrayVar(&hosts, "host", nil, "DNS name or IP address the certificate is for, repeatable; the first is its common name (default: this host's name, localhost, 127.0.0.1, ::1)")
-	fs.IntVar(&days, "days", certs.DefaultDays, "days the certificate is valid (the CA: 10 years)")
-	fs.StringVar(&keyType, "key-type", string(certs.ECDSAP256), "key type of the CA and the certificate: "+strings.Join(keyTypes, ", "))
-	fs.BoolVar(&force, "force", false, "replace cert.crt, cert.key and ca.crt in --out if they exist")
-	fs.StringVarP(&userFlag, "user", "u", "", "USER[:GROUP] that gets the files in --out when run as root, so the runtime can read its key (env NIOD_USER)")
-	fs.StringVar(&settingsFile, "update-settings", "", "point SSL_CERTIFICATE, SSL_PRIVATE_KEY and SSL_CERTIFICATE_CHAIN of [user_defined] in this settings file at the files, changing nothing else (created, mode 600, if missing)")
+	fs.StringVarP(&cf.root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
+	fs.StringArrayVarP(&cf.settingsFiles, "settings", "s", nil, "settings file to read [rest] host and port from, repeatable, later files win (default: nio.conf when there is one; env NIOD_SETTINGS=a.conf,b.conf)")
+	fs.StringVar(&cf.out, "out", "", "directory of cert.crt, cert.key and ca.crt (default ROOT/etc/ssl)")
+	fs.StringVar(&cf.caDir, "ca-dir", "", "directory of the CA, ca.crt and ca.key (default $XDG_CONFIG_HOME/niod/ca or ~/.config/niod/ca)")
+	fs.StringArrayVar(&cf.hosts, "host", nil, "DNS name or IP address the certificate is for, repeatable; the first is its common name (default: this host's name, localhost, 127.0.0.1, ::1)")
+	fs.IntVar(&cf.days, "days", certs.DefaultDays, "days the certificate is valid (the CA: 10 years)")
+	fs.StringVar(&cf.keyType, "key-type", string(certs.ECDSAP256), "key type of the CA and the certificate: "+strings.Join(keyTypes, ", "))
+	fs.BoolVar(&cf.force, "force", false, "replace cert.crt, cert.key and ca.crt in --out if they exist")
+	fs.StringVarP(&cf.userFlag, "user", "u", "", "USER[:GROUP] that gets the files in --out when run as root, so the runtime can read its key (env NIOD_USER)")
+	fs.StringVar(&cf.settingsFile, "update-settings", "", "point SSL_CERTIFICATE, SSL_PRIVATE_KEY and SSL_CERTIFICATE_CHAIN of [user_defined] in this settings file at the files, changing nothing else (created, mode 600, if missing)")
+	completeAs(fs, "root", completeDirs)
+	completeAs(fs, "settings", completeFiles)
+	completeAs(fs, "out", completeDirs)
+	completeAs(fs, "ca-dir", completeDirs)
+	completeAs(fs, "host", completeHosts)
+	completeAs(fs, "key-type", completeValues, keyTypes...)
+	completeAs(fs, "user", completeUsers)
+	completeAs(fs, "update-settings", completeFiles)
+	return cf
+}
 
+// certCmd makes a local CA (once) and an instance certificate signed by it.
+func certCmd(inv *invocation, args []string) int {
+	c := commandNamed("cert")
+	cf := newCertFlags(inv)
+	fs := cf.fs
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\n%s\nFlags:\n%s%s", c.usage, upperFirst(c.summary), certHelp, fs.FlagUsages(), certExitCodes)
@@ -77,6 +94,8 @@ func certCmd(inv *invocation, args []string) int {
 	if fs.NArg() > 0 {
 		return certUsage(inv, "unexpected argument %q", fs.Arg(0))
 	}
+	root, out, caDir, keyType, userFlag, settingsFile := cf.root, cf.out, cf.caDir, cf.keyType, cf.userFlag, cf.settingsFile
+	hosts, settingsFiles, days, force := cf.hosts, cf.settingsFiles, cf.days, cf.force
 	env := config.EnvironMap(inv.environ)
 	root = projectRoot(root, inv.environ)
 	if userFlag == "" {

@@ -14,10 +14,7 @@ import (
 // configCmd prints the merged, resolved settings.
 func configCmd(inv *invocation, args []string) int {
 	c := commandNamed("config")
-	sf := newFlagSet(c, inv)
-	var opts config.RenderOptions
-	sf.fs.BoolVar(&opts.ShowOrigin, "show-origin", false, "add a comment saying where each value came from")
-	sf.fs.BoolVar(&opts.Reveal, "reveal", false, "print secret values instead of ********")
+	sf, opts := newConfigFlags(c, inv)
 	if code, done := sf.parseNoArgs(c, inv, args); done {
 		return code
 	}
@@ -29,11 +26,21 @@ func configCmd(inv *invocation, args []string) int {
 	if l == nil {
 		return code
 	}
-	if err := l.Settings.Render(inv.stdout, opts); err != nil {
+	if err := l.Settings.Render(inv.stdout, *opts); err != nil {
 		fmt.Fprintf(inv.stderr, "niod config: cannot write the settings: %v\n", err)
 		return exitcode.Software
 	}
 	return exitcode.OK
+}
+
+// newConfigFlags makes the flags of niod config: the settings flags, and
+// how to print the settings.
+func newConfigFlags(c command, inv *invocation) (*settingsFlags, *config.RenderOptions) {
+	sf := newFlagSet(c, inv)
+	opts := new(config.RenderOptions)
+	sf.fs.BoolVar(&opts.ShowOrigin, "show-origin", false, "add a comment saying where each value came from")
+	sf.fs.BoolVar(&opts.Reveal, "reveal", false, "print secret values instead of ********")
+	return sf, opts
 }
 
 // checkCmd validates the settings and starts nothing.

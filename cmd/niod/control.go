@@ -50,6 +50,7 @@ func newControlFlags(c command, inv *invocation) *controlFlags {
 	case "reload":
 		cf.fs.DurationVar(&cf.timeout, "timeout", time.Minute, "how long to wait for the reload's outcome")
 	}
+	completeAs(cf.fs, "root", completeDirs)
 	return cf
 }
 
@@ -57,7 +58,7 @@ func newControlFlags(c command, inv *invocation) *controlFlags {
 func (cf *controlFlags) parse(c command, inv *invocation, args []string, want int) (int, bool) {
 	if err := cf.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\nFlags:\n%s", c.usage, upperFirst(c.summary), cf.fs.FlagUsages())
+			fmt.Fprint(inv.stdout, commandHelp(c, cf.fs))
 			return exitcode.OK, true
 		}
 		fmt.Fprintf(inv.stderr, "niod %s: %v (see niod %s --help)\n", c.name, err, c.name)

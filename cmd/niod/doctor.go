@@ -16,23 +16,48 @@ import (
 	"niod/internal/exitcode"
 )
 
-// doctorCmd runs the secure-host checklist.
-func doctorCmd(inv *invocation, args []string) int {
-	c := commandNamed("doctor")
-	flags := pflag.NewFlagSet("niod doctor", pflag.ContinueOnError)
+// doctorFlags are the flags of niod doctor.
+type doctorFlags struct {
+	fs             *pflag.FlagSet
+	root, user     string
+	settings       []string
+	only, skip     []string
+	asJSON, strict bool
+}
+
+func newDoctorFlags(inv *invocation) *doctorFlags {
+	df := &doctorFlags{fs: pflag.NewFlagSet("niod doctor", pflag.ContinueOnError)}
+	flags := df.fs
 	flags.SortFlags = false
 	flags.SetOutput(inv.stderr)
 	flags.Usage = func() {}
-	root := flags.StringP("root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
-	settings := flags.StringArrayP("settings", "s", nil, "settings file, repeatable (default: nio.conf when there is one)")
-	asJSON := flags.Bool("json", false, "print the findings as JSON (stable IDs, status, evidence, fix)")
-	only := flags.StringSlice("only", nil, "run only these checks (IDs or areas, comma-separated)")
-	skip := flags.StringSlice("skip", nil, "do not run these checks (IDs or areas, comma-separated)")
-	strict := flags.Bool("strict", false, "a warning fails too (exit 1)")
-	user := flags.StringP("user", "u", "", "the runtime's user, as given to niod run (default: the running runtime's, else [niod] user)")
+	flags.StringVarP(&df.root, "root", "r", "", "project root (default: the current directory; env NIOD_ROOT)")
+	flags.StringArrayVarP(&df.settings, "settings", "s", nil, "settings file, repeatable (default: nio.conf when there is one)")
+	flags.BoolVar(&df.asJSON, "json", false, "print the findings as JSON (stable IDs, status, evidence, fix)")
+	flags.StringSliceVar(&df.only, "only", nil, "run only these checks (IDs or areas, comma-separated)")
+	flags.StringSliceVar(&df.skip, "skip", nil, "do not run these checks (IDs or areas, comma-separated)")
+	flags.BoolVar(&df.strict, "strict", false, "a warning fails too (exit 1)")
+	flags.StringVarP(&df.user, "user", "u", "", "the runtime's user, as given to niod run (default: the running runtime's, else [niod] user)")
+	var ids []string
+	for _, c := range doctor.All() {
+		ids = append(ids, c.ID)
+	}
+	completeAs(flags, "root", completeDirs)
+	completeAs(flags, "settings", completeFiles)
+	completeAs(flags, "only", completeList, ids...)
+	completeAs(flags, "skip", completeList, ids...)
+	completeAs(flags, "user", completeUsers)
+	return df
+}
+
+// doctorCmd runs the secure-host checklist.
+func doctorCmd(inv *invocation, args []string) int {
+	c := commandNamed("doctor")
+	df := newDoctorFlags(inv)
+	flags := df.fs
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\nFlags:\n%s", c.usage, upperFirst(c.summary), flags.FlagUsages())
+			fmt.Fprint(inv.stdout, commandHelp(c, flags))
 			return exitcode.OK
 		}
 		fmt.Fprintf(inv.stderr, "niod doctor: %v (see niod doctor --help)\n", err)
@@ -42,17 +67,17 @@ func doctorCmd(inv *invocation, args []string) int {
 		fmt.Fprintf(inv.stderr, "niod doctor: unexpected argument %q (see niod doctor --help)\n", flags.Arg(0))
 		return exitcode.Usage
 	}
-	checks, unknown := doctor.Select(doctor.All(), *only, *skip)
+	checks, unknown := doctor.Select(doctor.All(), df.only, df.skip)
 	if len(unknown) > 0 {
 		fmt.Fprintf(inv.stderr, "niod doctor: no check %s (niod doctor --json lists the IDs)\n", strings.Join(unknown, ", "))
 		return exitcode.Usage
 	}
 	h := &doctor.Host{Root: "/", Euid: os.Geteuid()}
 	h.InContainer, _ = doctor.DetectContainer(h)
-	req := config.Request{Root: projectRoot(*root, inv.environ), Files: settingsFiles(*settings, inv.environ), Environ: inv.environ,
+	req := config.Request{Root: projectRoot(df.root, inv.environ), Files: settingsFiles(df.settings, inv.environ), Environ: inv.environ,
 		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
 	if flags.Changed("user") {
-		req.Flags = []config.OptionSource{{Key: "user", Text: *user, Origin: config.Origin{File: "--user"}}}
+		req.Flags = []config.OptionSource{{Key: "user", Text: df.user, Origin: config.Origin{File: "--user"}}}
 	}
 	if len(req.Files) > 0 || hasDefaultSettings(req.Root) {
 		l, code := load(inv, req)
@@ -65,7 +90,7 @@ func doctorCmd(inv *invocation, args []string) int {
 		}
 	}
 	findings := doctor.Run(h, checks)
-	if *asJSON {
+	if df.asJSON {
 		b, _ := json.MarshalIndent(struct {
 			Container bool             `json:"container"`
 			Findings  []doctor.Finding `json:"findings"`
@@ -74,7 +99,7 @@ func doctorCmd(inv *invocation, args []string) int {
 	} else {
 		fmt.Fprint(inv.stdout, doctor.Text(findings))
 	}
-	return doctor.ExitCode(findings, *strict)
+	return doctor.ExitCode(findings, df.strict)
 }
 
 // hasDefaultSettings reports whether the project root holds nio.conf:

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -45,9 +46,85 @@ func newFlagSet(c command, inv *invocation) *settingsFlags {
 		if spec.Arg == "bool" {
 			fs.Lookup(spec.Flag()).NoOptDefVal = "true"
 		}
+		if choices := config.OptionChoices(spec.Key); choices != nil {
+			completeAs(fs, spec.Flag(), completeValues, choices...)
+		} else if kind, ok := completeArg[spec.Arg]; ok {
+			completeAs(fs, spec.Flag(), kind)
+		}
 	}
+	completeAs(fs, "root", completeDirs)
+	completeAs(fs, "settings", completeFiles)
 	fs.Usage = func() {}
 	return sf
+}
+
+// completeArg is what the value of an option completes to in the shell, by
+// the kind of value its spec names.
+var completeArg = map[string]string{
+	"cmdline":      completeCommands,
+	"dir":          completeDirs,
+	"user[:group]": completeUsers,
+	"group":        completeGroups,
+	"signal":       completeSignals,
+}
+
+// What a flag's value completes to in the shell completions, kept as the
+// flag's annotation completeKey: the kind, then the values of
+// completeValues and completeList.
+const (
+	completeKey      = "niod-complete"
+	completeValues   = "values" // one of the values
+	completeList     = "list"   // some of the values, comma-separated
+	completeFiles    = "files"
+	completeDirs     = "dirs"
+	completeUsers    = "users"
+	completeGroups   = "groups"
+	completeHosts    = "hosts"
+	completeCommands = "commands" // a program on PATH
+	completeSignals  = "signals"  // a signal name (values: config.SignalNames)
+)
+
+// completeAs says what the value of the flag name of fs completes to.
+func completeAs(fs *pflag.FlagSet, name, kind string, values ...string) {
+	if err := fs.SetAnnotation(name, completeKey, append([]string{kind}, values...)); err != nil {
+		panic("niod: " + err.Error()) // a flag that is not there: a programming error
+	}
+}
+
+// flagSetOf returns the flag set command name parses, built by the same
+// constructor its run uses, so that --help, the man page and the shell
+// completions all show the same flags.
+func flagSetOf(name string) *pflag.FlagSet {
+	inv := &invocation{stdout: io.Discard, stderr: io.Discard}
+	c := commandNamed(name)
+	switch name {
+	case "run", "check":
+		return newFlagSet(c, inv).fs
+	case "config":
+		sf, _ := newConfigFlags(c, inv)
+		return sf.fs
+	case "cert":
+		return newCertFlags(inv).fs
+	case "doctor":
+		return newDoctorFlags(inv).fs
+	case "status", "restart", "reload", "stop", "start", "signal", "wait":
+		return newControlFlags(c, inv).fs
+	case "version":
+		fs, _ := newVersionFlags(inv)
+		return fs
+	case "completion":
+		return newCompletionFlags(inv)
+	}
+	panic("niod: no flag set for command " + name)
+}
+
+// commandHelp is the --help text of command c with flag set fs.
+func commandHelp(c command, fs *pflag.FlagSet) string {
+	text := fmt.Sprintf("Usage: niod %s\n\n%s.\n", c.usage, upperFirst(c.summary))
+	if fs.HasFlags() {
+		text += "\nFlags:\n" + fs.FlagUsages()
+	}
+	return text
 }
 
 // parse parses args; it returns an exit code and done when the command must
@@ -55,7 +132,7 @@ func newFlagSet(c command, inv *invocation) *settingsFlags {
 func (sf *settingsFlags) parse(c command, inv *invocation, args []string) (code int, done bool) {
 	if err := sf.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n\nFlags:\n%s", c.usage, upperFirst(c.summary), sf.fs.FlagUsages())
+			fmt.Fprint(inv.stdout, commandHelp(c, sf.fs))
 			return exitcode.OK, true
 		}
 		fmt.Fprintf(inv.stderr, "niod %s: %v (see niod %s --help)\n", c.name, err, c.name)

@@ -45,7 +45,8 @@ func commands() []command {
 		{"start", "start the runtime again after stop", "start [-r ROOT]", controlCmd("start")},
 		{"signal", "send a signal to the runtime's process group", "signal [-r ROOT] SIGNAL", controlCmd("signal")},
 		{"wait", "wait until the runtime is ready", "wait [-r ROOT] --ready [--timeout D]", controlCmd("wait")},
-		{"version", "print niod's version", "version", versionCmd},
+		{"version", "print niod's version", "version [-v]", versionCmd},
+		{"completion", "print the shell completion script for bash or zsh", "completion bash|zsh", completionCmd},
 	}
 }
 
@@ -76,6 +77,9 @@ func dispatch(inv *invocation, args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "help":
+			if len(args) > 1 && args[1] == "--man" {
+				return manCmd(inv, args[2:])
+			}
 			if len(args) > 1 {
 				return dispatch(inv, []string{args[1], "--help"})
 			}
@@ -100,31 +104,68 @@ func dispatch(inv *invocation, args []string) int {
 	return runCmd(inv, args)
 }
 
-func mainUsage() string {
-	var b strings.Builder
-	b.WriteString(`niod launches the nio runtime: it merges the settings files, drops root,
+// The parts of niod --help that the man page shows too.
+const (
+	usageIntro = `niod launches the nio runtime: it merges the settings files, drops root,
 hands the runtime its settings without leaking secrets, and keeps it up.
-
-Usage:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(&b, "  niod %-42s %s\n", c.usage, c.summary)
-	}
-	b.WriteString(`
-Examples:
-  niod -r /opt/nio/project -s nio.conf -s secrets.conf   run the project
+`
+	// usageExamples is one example a line: the command, then after a run
+	// of spaces what it does.
+	usageExamples = `  niod -r /opt/nio/project -s nio.conf -s secrets.conf   run the project
   niod config -s nio.conf -s secrets.conf --show-origin   see what the runtime gets
   niod check -s nio.conf -s secrets.conf                  validate before a deploy
-
-Settings files are read from the project root (-r, default: the current
+`
+	usageSettings = `Settings files are read from the project root (-r, default: the current
 directory), nio.conf when no -s is given; later files win per key. Every
 flag can also be set as NIOD_<FLAG> in the environment (NIOD_LOG_LEVEL=debug)
 or in a [niod] section of the settings; flags win over NIOD_*, which win
 over [niod].
+`
+)
 
-Run "niod COMMAND --help" for the flags of a command.
-Exit codes: 0 ok, 64 usage, 69 runtime could not be kept up, 70 internal
-error, 77 permission, 78 configuration error, 128+N ended by signal N.
-`)
+// exitCodes are niod's exit codes, as --help and the man page list them.
+var exitCodes = []struct{ code, meaning string }{
+	{"0", "ok"},
+	{"64", "usage"},
+	{"69", "runtime could not be kept up"},
+	{"70", "internal error"},
+	{"77", "permission"},
+	{"78", "configuration error"},
+	{"128+N", "ended by signal N"},
+}
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(usageIntro + "\nUsage:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  niod %-42s %s\n", c.usage, c.summary)
+	}
+	b.WriteString("\nExamples:\n" + usageExamples + "\n" + usageSettings)
+	b.WriteString("\nRun \"niod COMMAND --help\" for the flags of a command.\n")
+	codes := make([]string, len(exitCodes))
+	for i, e := range exitCodes {
+		codes[i] = e.code + " " + e.meaning
+	}
+	b.WriteString(wrap("Exit codes: "+strings.Join(codes, ", ")+".", 72))
 	return b.String()
+}
+
+// wrap breaks text into lines of at most width bytes, between words.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, w := range strings.Fields(text) {
+		switch {
+		case i == 0:
+		case line+1+len(w) > width:
+			b.WriteString("\n")
+			line = 0
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String() + "\n"
 }

@@ -1,22 +1,66 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"niod/internal/exitcode"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
+func newVersionFlags(inv *invocation) (*pflag.FlagSet, *bool) {
+	fs := pflag.NewFlagSet("niod version", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(inv.stderr)
+	fs.Usage = func() {}
+	verbose := fs.BoolP("verbose", "v", false, "also print the Go version, the modules and the build settings niod was built with (as go version -m shows them)")
+	return fs, verbose
+}
+
 func versionCmd(inv *invocation, args []string) int {
-	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-		c := commandNamed("version")
-		fmt.Fprintf(inv.stdout, "Usage: niod %s\n\n%s.\n", c.usage, upperFirst(c.summary))
-		return 0
+	c := commandNamed("version")
+	fs, verbose := newVersionFlags(inv)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(inv.stdout, commandHelp(c, fs))
+			return exitcode.OK
+		}
+		fmt.Fprintf(inv.stderr, "niod version: %v (see niod version --help)\n", err)
+		return exitcode.Usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(inv.stderr, "niod version: unexpected argument %q (see niod version --help)\n", fs.Arg(0))
+		return exitcode.Usage
 	}
 	fmt.Fprintf(inv.stdout, "niod %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	if *verbose {
+		fmt.Fprint(inv.stdout, buildInfo())
+	}
+	return exitcode.OK
+}
+
+// buildInfo is what the binary records of its build, one tab-indented line
+// each, as go version -m prints it: the Go version, the main package and
+// module, every dependency (path, version, sum) and the build settings
+// (CGO_ENABLED, GOOS, GOARCH, -trimpath, vcs.revision, ...).
+func buildInfo() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "\t(no build information in this binary)\n"
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(bi.String(), "\n"), "\n") {
+		b.WriteString("\t" + line)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // versionString is the version set at build time, else devel and the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ var optionSpecs = []OptionSpec{
 		return err
 	}},
 	{Key: "venv", Arg: "dir", Help: "virtual environment of the runtime (default: venv, .venv or env under the root)", set: setString(func(o *Options) *string { return &o.Venv })},
-	{Key: "handoff", Arg: "kind", Default: "memfd", Help: "how the runtime gets its settings: memfd or file", set: setChoice(func(o *Options) *string { return &o.Handoff }, "memfd", "file")},
+	{Key: "handoff", Arg: "kind", Default: "memfd", Help: "how the runtime gets its settings: memfd or file", set: setChoice(func(o *Options) *string { return &o.Handoff }, optionChoices["handoff"]...)},
 	{Key: "user", Arg: "user[:group]", Help: "user to run as, USER[:GROUP], names or numbers", set: func(o *Options, t string) error {
 		o.User = t
 		if u, g, ok := strings.Cut(t, ":"); ok {
@@ -127,9 +128,9 @@ var optionSpecs = []OptionSpec{
 	{Key: "group", Arg: "group", Help: "group to run as (default: the user's)", set: setString(func(o *Options) *string { return &o.Group })},
 	{Key: "allow_root", Default: "false", Arg: "bool", Help: "keep running as root when no user is given (not recommended)", set: setBool(func(o *Options) *bool { return &o.AllowRoot })},
 	{Key: "allow_undefined", Default: "false", Arg: "bool", Help: "keep an undefined [[ NAME ]] as text instead of failing", set: setBool(func(o *Options) *bool { return &o.AllowUndefined })},
-	{Key: "log_format", Arg: "format", Default: "auto", Help: "auto, console, json or journal", set: setChoice(func(o *Options) *string { return &o.LogFormat }, "auto", "console", "json", "journal")},
-	{Key: "log_level", Arg: "level", Default: "info", Help: "debug, info, warn or error", set: setChoice(func(o *Options) *string { return &o.LogLevel }, "debug", "info", "warn", "error")},
-	{Key: "restart", Arg: "policy", Default: "on-failure", Help: "restart the runtime: on-failure, always or never", set: setChoice(func(o *Options) *string { return &o.Restart }, "on-failure", "always", "never")},
+	{Key: "log_format", Arg: "format", Default: "auto", Help: "auto, console, json or journal", set: setChoice(func(o *Options) *string { return &o.LogFormat }, optionChoices["log_format"]...)},
+	{Key: "log_level", Arg: "level", Default: "info", Help: "debug, info, warn or error", set: setChoice(func(o *Options) *string { return &o.LogLevel }, optionChoices["log_level"]...)},
+	{Key: "restart", Arg: "policy", Default: "on-failure", Help: "restart the runtime: on-failure, always or never", set: setChoice(func(o *Options) *string { return &o.Restart }, optionChoices["restart"]...)},
 	{Key: "restart_delay", Arg: "duration", Default: "100ms", Help: "first back-off delay after the immediate restart", set: setDuration(func(o *Options) *time.Duration { return &o.RestartDelay })},
 	{Key: "restart_max_delay", Arg: "duration", Default: "30s", Help: "longest back-off delay", set: setDuration(func(o *Options) *time.Duration { return &o.RestartMaxDelay })},
 	{Key: "restart_reset_after", Arg: "duration", Default: "60s", Help: "uptime after which failures are forgotten", set: setDuration(func(o *Options) *time.Duration { return &o.RestartResetAfter })},
@@ -163,15 +164,31 @@ var optionSpecs = []OptionSpec{
 		o.StopExitCode = n
 		return nil
 	}},
-	{Key: "ready", Arg: "when", Default: "auto", Help: "when the runtime is ready: auto, exec, notify or probe", set: setChoice(func(o *Options) *string { return &o.Ready }, "auto", "exec", "notify", "probe")},
+	{Key: "ready", Arg: "when", Default: "auto", Help: "when the runtime is ready: auto, exec, notify or probe", set: setChoice(func(o *Options) *string { return &o.Ready }, optionChoices["ready"]...)},
 	{Key: "health_url", Arg: "url", Help: "health probe URL (default: /nio on [rest] host and port; none: off)", set: setString(func(o *Options) *string { return &o.HealthURL })},
 	{Key: "health_interval", Arg: "duration", Default: "5s", Help: "time between health probes", set: setDuration(func(o *Options) *time.Duration { return &o.HealthInterval })},
 	{Key: "health_timeout", Arg: "duration", Default: "3s", Help: "time a health probe may take", set: setDuration(func(o *Options) *time.Duration { return &o.HealthTimeout })},
 	{Key: "health_grace", Arg: "duration", Default: "30s", Help: "time the runtime may stay unhealthy before it is restarted", set: setDuration(func(o *Options) *time.Duration { return &o.HealthGrace })},
 	{Key: "require_tls", Default: "false", Arg: "bool", Help: "refuse a runtime API without TLS", set: setBool(func(o *Options) *bool { return &o.RequireTLS })},
-	{Key: "control_socket", Arg: "kind", Default: "auto", Help: "auto: a socket for niod status, restart, ...; none: no socket", set: setChoice(func(o *Options) *string { return &o.ControlSocket }, "auto", "none")},
+	{Key: "control_socket", Arg: "kind", Default: "auto", Help: "auto: a socket for niod status, restart, ...; none: no socket", set: setChoice(func(o *Options) *string { return &o.ControlSocket }, optionChoices["control_socket"]...)},
 	{Key: "control_group", Arg: "group", Help: "group whose members may use niod status, restart, ... besides root and niod's user", set: setString(func(o *Options) *string { return &o.ControlGroup })},
 }
+
+// optionChoices are the values of the options that take one of a fixed
+// set, in the order messages list them.
+var optionChoices = map[string][]string{
+	"handoff":        {"memfd", "file"},
+	"log_format":     {"auto", "console", "json", "journal"},
+	"log_level":      {"debug", "info", "warn", "error"},
+	"restart":        {"on-failure", "always", "never"},
+	"ready":          {"auto", "exec", "notify", "probe"},
+	"control_socket": {"auto", "none"},
+}
+
+// OptionChoices returns the values option key accepts when they are a
+// fixed set (log_format: auto, console, json, journal), else nil: the
+// shell completions offer them.
+func OptionChoices(key string) []string { return slices.Clone(optionChoices[key]) }
 
 func setString(field func(*Options) *string) func(*Options, string) error {
 	return func(o *Options, t string) error {
@@ -481,6 +498,18 @@ func ParseSignal(t string) (syscall.Signal, bool) {
 	}
 	sig := unix.SignalNum("SIG" + strings.TrimPrefix(s, "SIG"))
 	return sig, sig != 0
+}
+
+// SignalNames returns the names ParseSignal takes, without SIG, in the
+// order of their numbers (HUP, INT, QUIT, ...).
+func SignalNames() []string {
+	var out []string
+	for n := 1; n < 32; n++ {
+		if name := unix.SignalName(syscall.Signal(n)); name != "" {
+			out = append(out, strings.TrimPrefix(name, "SIG"))
+		}
+	}
+	return out
 }
 
 // SplitCommand splits a command line like a POSIX shell would, without

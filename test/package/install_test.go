@@ -1,8 +1,6 @@
 package debpackage
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"niod/test/nspawn"
 	"niod/test/testbin"
 )
 
@@ -27,49 +26,36 @@ const (
 	unit        = "niod.service"
 )
 
-// container is the harness's container under this suite's machine name.
+// container is the harness's container under this suite's machine name,
+// and whether this run booted it.
 type container struct {
-	harness string
-	mu      sync.Mutex
-	up      bool
+	nspawn.Container
+	mu sync.Mutex
+	up bool
 }
 
-var ct = &container{}
+var ct = &container{Container: nspawn.Container{Machine: machine}}
 
-func (c *container) cmd(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "bash", append([]string{c.harness}, args...)...)
-	cmd.Env = append(os.Environ(), "NIOH_MACHINE="+machine)
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
+// boot removes a container a killed run left, then boots a fresh one.
 func (c *container) boot() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// A container left by a run that was killed goes first.
 	c.up = true
-	if out, err := c.cmd(ctx, "down").CombinedOutput(); err != nil {
-		return fmt.Errorf("harness.sh down: %v\n%s", err, out)
+	if err := c.Container.Down(); err != nil {
+		return err
 	}
-	if out, err := c.cmd(ctx, "up").CombinedOutput(); err != nil {
-		return fmt.Errorf("harness.sh up: %v\n%s", err, out)
-	}
-	return nil
+	return c.Up()
 }
 
+// down powers the container off, once.
 func (c *container) down() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.up {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := c.cmd(ctx, "down").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("harness.sh down: %v\n%s", err, out)
+	if err := c.Container.Down(); err != nil {
+		return err
 	}
 	c.up = false
 	return nil
@@ -78,33 +64,11 @@ func (c *container) down() error {
 // teardown powers the container off, if a test booted it.
 func teardown() error { return ct.down() }
 
-// run runs a command in the container: its output and exit code.
-func (c *container) run(stdin []byte, args ...string) (stdout, stderr string, code int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := c.cmd(ctx, append([]string{"exec"}, args...)...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return o.String(), e.String(), 0, nil
-	case errors.As(err, &ee) && ee.ExitCode() >= 0 && ctx.Err() == nil:
-		return o.String(), e.String(), ee.ExitCode(), nil
-	default:
-		return o.String(), e.String(), -1, fmt.Errorf("%s: %v (stderr: %s)", strings.Join(args, " "), err, e.String())
-	}
-}
-
 // must runs a command in the container that has to succeed; it returns
 // stdout and stderr together.
 func must(t *testing.T, args ...string) string {
 	t.Helper()
-	out, errOut, code, err := ct.run(nil, args...)
+	out, errOut, code, err := ct.Run(nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +81,7 @@ func must(t *testing.T, args ...string) string {
 // ok says whether a command in the container exits 0.
 func ok(t *testing.T, args ...string) bool {
 	t.Helper()
-	_, _, code, err := ct.run(nil, args...)
+	_, _, code, err := ct.Run(nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +91,7 @@ func ok(t *testing.T, args ...string) bool {
 // write puts data into a file of the container, through stdin.
 func write(t *testing.T, path string, data []byte, mode, owner string) {
 	t.Helper()
-	_, errOut, code, err := ct.run(data, "sh", "-c",
+	_, errOut, code, err := ct.Run(data, "sh", "-c",
 		`set -e; mkdir -p "$(dirname "$1")"; umask 077; cat >"$1.new"; chmod "$2" "$1.new"; chown "$3" "$1.new"; mv -f "$1.new" "$1"`,
 		"sh", path, mode, owner)
 	if err != nil || code != 0 {
@@ -169,7 +133,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 // niodState is what the installed niod status --json says of the service.
 func niodState(t *testing.T) (pid int, state string) {
 	t.Helper()
-	out, _, code, err := ct.run(nil, "/usr/bin/niod", "status", "--json", "-r", "/opt/nio/project")
+	out, _, code, err := ct.Run(nil, "/usr/bin/niod", "status", "--json", "-r", "/opt/nio/project")
 	if err != nil || code != 0 {
 		return 0, fmt.Sprintf("exit %d %v", code, err)
 	}
@@ -195,9 +159,9 @@ func installPrerequisites() error {
 	if err := tools("apt-get", "dpkg", "tar"); err != nil {
 		return err
 	}
-	ct.harness = filepath.Join(moduleRoot, "test", "systemd", "harness.sh")
-	if out, err := exec.Command("bash", ct.harness, "check").CombinedOutput(); err != nil {
-		return fmt.Errorf("%s(install with: %s deps)", out, ct.harness)
+	ct.Harness = filepath.Join(moduleRoot, "test", "systemd", "harness.sh")
+	if out, err := exec.Command("bash", ct.Harness, "check").CombinedOutput(); err != nil {
+		return fmt.Errorf("%s(install with: %s deps)", out, ct.Harness)
 	}
 	v, err := exec.Command(python, "-c", "import sys; print(sys.version_info >= (3, 11))").Output()
 	if err != nil || strings.TrimSpace(string(v)) != "True" {
@@ -250,7 +214,7 @@ func TestInstall(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _, _, _ := ct.run(nil, "journalctl", "-q", "--no-pager", "-u", unit, "-n", "80",
+			out, _, _, _ := ct.Run(nil, "journalctl", "-q", "--no-pager", "-u", unit, "-n", "80",
 				"--grep", "unit-root|mount|sd-userns", "--invert-grep")
 			t.Logf("journal of %s:\n%s", unit, out)
 		}
@@ -290,7 +254,7 @@ func TestInstall(t *testing.T) {
 	if got := show(t, "FragmentPath"); !strings.HasSuffix(got, "/lib/systemd/system/niod.service") {
 		t.Errorf("niod.service loaded from %q", got)
 	}
-	if out, errOut, code, _ := ct.run(nil, "systemd-analyze", "verify", "--man=no", unit, "niod@demo.service"); code != 0 || strings.TrimSpace(out+errOut) != "" {
+	if out, errOut, code, _ := ct.Run(nil, "systemd-analyze", "verify", "--man=no", unit, "niod@demo.service"); code != 0 || strings.TrimSpace(out+errOut) != "" {
 		t.Errorf("systemd-analyze verify: exit %d:\n%s%s", code, out, errOut)
 	}
 	for _, l := range strings.Split(strings.TrimSpace(must(t, "systemctl", "list-unit-files", "--no-legend", "niod*")), "\n") {
@@ -364,7 +328,7 @@ func TestInstall(t *testing.T) {
 		}
 	}
 	// (It exits 1 when it lists none.)
-	if lf, _, _, err := ct.run(nil, "systemctl", "list-unit-files", "niod*"); err != nil || !strings.Contains(lf, "0 unit files listed.") {
+	if lf, _, _, err := ct.Run(nil, "systemctl", "list-unit-files", "niod*"); err != nil || !strings.Contains(lf, "0 unit files listed.") {
 		t.Errorf("systemctl list-unit-files niod* after purge: %v\n%s", err, lf)
 	}
 	if links := must(t, "sh", "-c", "ls -l /etc/systemd/system/*.wants/ | grep niod || true"); strings.TrimSpace(links) != "" {
@@ -423,7 +387,7 @@ func prepare(t *testing.T) {
 	if err != nil {
 		t.Fatalf("tar of /var/lib/dpkg: %v", err)
 	}
-	if _, errOut, code, err := ct.run(db, "tar", "-C", "/", "-xf", "-"); err != nil || code != 0 {
+	if _, errOut, code, err := ct.Run(db, "tar", "-C", "/", "-xf", "-"); err != nil || code != 0 {
 		t.Fatalf("the package database into the container: exit %d %v %s", code, err, errOut)
 	}
 }

@@ -16,8 +16,6 @@
 package systemd
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"niod/test/nspawn"
 	"niod/test/testbin"
 )
 
@@ -92,10 +91,10 @@ func runMain(m *testing.M) int {
 		return m.Run()
 	}
 	c := &container{
-		harness: filepath.Join(moduleRoot, "test", "systemd", "harness.sh"),
+		Harness: filepath.Join(moduleRoot, "test", "systemd", "harness.sh"),
 		// One fixed name: a run that was killed (go test -timeout) left
 		// its container behind, and the next run's `up` removes it.
-		machine: "niod-systemd-test",
+		Machine: "niod-systemd-test",
 	}
 	// Ctrl-C or a kill: power the container off before going.
 	sigs := make(chan os.Signal, 1)
@@ -103,16 +102,16 @@ func runMain(m *testing.M) int {
 	go func() {
 		sig := <-sigs
 		fmt.Fprintf(os.Stderr, "systemd: %v: tearing the container down\n", sig)
-		c.down()
+		c.Down()
 		os.Exit(1)
 	}()
 	if setupErr = setUp(c, stage); setupErr != nil {
-		c.down()
+		c.Down()
 		return m.Run()
 	}
 	ct = c
 	code := m.Run()
-	if err := c.down(); err != nil {
+	if err := c.Down(); err != nil {
 		fmt.Fprintln(os.Stderr, "systemd: teardown:", err)
 		if code == 0 {
 			code = 1
@@ -188,12 +187,12 @@ func setUp(c *container, stage string) error {
 		return err
 	}
 	// A container left by a run that was killed: start afresh.
-	if err := c.down(); err != nil {
+	if err := c.Down(); err != nil {
 		return err
 	}
 	// The host's /usr/local/bin is hidden in the container by the
 	// directory holding niod alone.
-	if err := c.up("--bind-ro", bin+":/usr/local/bin"); err != nil {
+	if err := c.Up("--bind-ro", bin+":/usr/local/bin"); err != nil {
 		return err
 	}
 	steps := [][]string{
@@ -203,7 +202,7 @@ func setUp(c *container, stage string) error {
 		{"install", "-d", "-m", "700", "/etc/nio"},
 	}
 	for _, s := range steps {
-		if _, err := c.runOK(nil, s...); err != nil {
+		if _, err := c.RunOK(nil, s...); err != nil {
 			return err
 		}
 	}
@@ -219,14 +218,14 @@ func setUp(c *container, stage string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.write(f.dst, data, "644", "root:root"); err != nil {
+		if err := c.Write(f.dst, data, "644", "root:root"); err != nil {
 			return err
 		}
 	}
-	if err := c.write(clientPath, []byte(httpClient), "755", "root:root"); err != nil {
+	if err := c.Write(clientPath, []byte(httpClient), "755", "root:root"); err != nil {
 		return err
 	}
-	_, err := c.runOK(nil, "systemctl", "daemon-reload")
+	_, err := c.RunOK(nil, "systemctl", "daemon-reload")
 	return err
 }
 
@@ -249,85 +248,14 @@ except Exception as e:
 
 // ---------------------------------------------------------------- container
 
-type container struct {
-	harness string
-	machine string
-}
-
-func (c *container) cmd(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "bash", append([]string{c.harness}, args...)...)
-	cmd.Env = append(os.Environ(), "NIOH_MACHINE="+c.machine)
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-func (c *container) up(args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := c.cmd(ctx, append([]string{"up"}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("harness.sh up: %v\n%s", err, out)
-	}
-	return nil
-}
-
-func (c *container) down() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := c.cmd(ctx, "down").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("harness.sh down: %v\n%s", err, out)
-	}
-	return nil
-}
-
-// run runs a command in the container and returns its output and exit code.
-func (c *container) run(stdin []byte, args ...string) (stdout, stderr string, code int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := c.cmd(ctx, append([]string{"exec"}, args...)...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return o.String(), e.String(), 0, nil
-	case errors.As(err, &ee) && ee.ExitCode() >= 0 && ctx.Err() == nil:
-		return o.String(), e.String(), ee.ExitCode(), nil
-	default:
-		return o.String(), e.String(), -1, fmt.Errorf("%s: %v (stderr: %s)", strings.Join(args, " "), err, e.String())
-	}
-}
-
-func (c *container) runOK(stdin []byte, args ...string) (string, error) {
-	out, errOut, code, err := c.run(stdin, args...)
-	if err != nil {
-		return out, err
-	}
-	if code != 0 {
-		return out, fmt.Errorf("%s: exit %d: %s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out, nil
-}
-
-// write puts data into a file of the container with mode and owner,
-// through stdin (a secret never touches the host's disk).
-func (c *container) write(path string, data []byte, mode, owner string) error {
-	_, err := c.runOK(data, "sh", "-c",
-		`set -e; mkdir -p "$(dirname "$1")"; umask 077; cat >"$1.new"; chmod "$2" "$1.new"; chown "$3" "$1.new"; mv -f "$1.new" "$1"`,
-		"sh", path, mode, owner)
-	return err
-}
+// container is the harness's container of this suite.
+type container = nspawn.Container
 
 // ---------------------------------------------------------------- test helpers
 
 func must(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := ct.runOK(nil, args...)
+	out, err := ct.RunOK(nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +420,7 @@ func userProcs(t *testing.T, user string) []proc {
 
 func alive(t *testing.T, pid int) bool {
 	t.Helper()
-	_, _, code, err := ct.run(nil, "test", "-d", fmt.Sprintf("/proc/%d", pid))
+	_, _, code, err := ct.Run(nil, "test", "-d", fmt.Sprintf("/proc/%d", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,14 +490,14 @@ func deploy(t *testing.T, p project) project {
 		p.password = randomSecret()
 	}
 	reset := func() {
-		ct.run(nil, "systemctl", "stop", unit)
-		ct.run(nil, "systemctl", "reset-failed", unit)
+		ct.Run(nil, "systemctl", "stop", unit)
+		ct.Run(nil, "systemctl", "reset-failed", unit)
 	}
 	reset()
 	cur := cursor(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _, _, _ := ct.run(nil, "journalctl", "-q", "--no-pager", "--after-cursor", cur,
+			out, _, _, _ := ct.Run(nil, "journalctl", "-q", "--no-pager", "--after-cursor", cur,
 				"-u", unit, "--grep", "unit-root|mount|system call|Collecting|sd-mk|sd-userns", "--invert-grep")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			if len(lines) > 150 {
@@ -579,12 +507,12 @@ func deploy(t *testing.T, p project) project {
 		}
 		// A test that stopped niod (SIGSTOP) and failed half-way.
 		if pid := show(t, unit, "MainPID"); pid != "0" {
-			ct.run(nil, "kill", "-CONT", pid)
+			ct.Run(nil, "kill", "-CONT", pid)
 		}
 		reset()
 	})
 	writeConf(t, p)
-	if err := ct.write(secretsPath, []byte("[user_defined]\nADMIN_PASSWORD = "+p.password+"\n"), "600", "root:root"); err != nil {
+	if err := ct.Write(secretsPath, []byte("[user_defined]\nADMIN_PASSWORD = "+p.password+"\n"), "600", "root:root"); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -592,7 +520,7 @@ func deploy(t *testing.T, p project) project {
 
 func writeConf(t *testing.T, p project) {
 	t.Helper()
-	if err := ct.write(projectDir+"/nio.conf", []byte(p.conf()), "644", "root:root"); err != nil {
+	if err := ct.Write(projectDir+"/nio.conf", []byte(p.conf()), "644", "root:root"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -601,7 +529,7 @@ func writeConf(t *testing.T, p project) {
 func start(t *testing.T) time.Duration {
 	t.Helper()
 	t0 := time.Now()
-	out, errOut, code, err := ct.run(nil, "systemctl", "start", unit)
+	out, errOut, code, err := ct.Run(nil, "systemctl", "start", unit)
 	d := time.Since(t0)
 	if err != nil || code != 0 {
 		t.Fatalf("systemctl start %s: exit %d %v: %s%s\n%s", unit, code, err, out, errOut,
@@ -620,7 +548,7 @@ func TestUnitFile(t *testing.T) {
 	need(t)
 	// verify loads the units as systemd would and checks the binaries
 	// (/usr/local/bin/niod, /bin/kill) exist.
-	out, errOut, code, err := ct.run(nil, "systemd-analyze", "verify", "--man=no", unit, "niod@demo.service")
+	out, errOut, code, err := ct.Run(nil, "systemd-analyze", "verify", "--man=no", unit, "niod@demo.service")
 	if err != nil || code != 0 || strings.TrimSpace(out+errOut) != "" {
 		t.Errorf("systemd-analyze verify: exit %d %v:\n%s%s", code, err, out, errOut)
 	}
@@ -911,7 +839,7 @@ func TestStop(t *testing.T) {
 	if left := userProcs(t, "nio"); len(left) > 0 {
 		t.Errorf("processes of user nio left: %v", left)
 	}
-	if _, _, code, _ := ct.run(nil, "test", "-e", "/run/niod"); code == 0 {
+	if _, _, code, _ := ct.Run(nil, "test", "-e", "/run/niod"); code == 0 {
 		t.Errorf("RuntimeDirectory /run/niod is still there")
 	}
 }
@@ -951,11 +879,11 @@ func TestSecretsThroughCredential(t *testing.T) {
 	// all else), and the files of the service's private directories. The
 	// secret goes in on stdin: in an argument it would be in the
 	// scanner's own command line.
-	if out, err := ct.runOK([]byte(p.password), python, "-c", scanner); err != nil || strings.TrimSpace(out) != "" {
+	if out, err := ct.RunOK([]byte(p.password), python, "-c", scanner); err != nil || strings.TrimSpace(out) != "" {
 		t.Errorf("the secret is in:\n%s%v", out, err)
 	}
 	// The scanner finds what is there: the runtime's NIO_SETTINGS.
-	if out, err := ct.runOK([]byte("NIO_SETTINGS=/proc/self/fd/3"), python, "-c", scanner); err != nil || !strings.Contains(out, "nio_runtime.py") {
+	if out, err := ct.RunOK([]byte("NIO_SETTINGS=/proc/self/fd/3"), python, "-c", scanner); err != nil || !strings.Contains(out, "nio_runtime.py") {
 		t.Errorf("the scanner does not find NIO_SETTINGS in the runtime's environment: %q %v", out, err)
 	}
 	niodPID := showInt(t, unit, "MainPID")
@@ -977,7 +905,7 @@ func TestSecretsThroughCredential(t *testing.T) {
 func TestSettingsErrorNoRestartLoop(t *testing.T) {
 	deploy(t, project{instance: "bad", niod: []string{"restart = sometimes"}})
 	cur := cursor(t)
-	_, _, code, err := ct.run(nil, "systemctl", "start", unit)
+	_, _, code, err := ct.Run(nil, "systemctl", "start", unit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,7 +964,7 @@ func TestControl(t *testing.T) {
 	}
 	// Another user of the host gets a refusal (it cannot even enter
 	// RuntimeDirectory=, 0700 nio's).
-	if _, errOut, code, _ := ct.run(nil, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+	if _, errOut, code, _ := ct.Run(nil, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 		"/usr/local/bin/niod", "status", "-r", "/opt/nio/project"); code != 77 {
 		t.Errorf("niod status as nobody: exit %d, want 77\n%s", code, errOut)
 	}
@@ -1046,25 +974,25 @@ func TestTemplateInstance(t *testing.T) {
 	need(t)
 	const u = "niod@demo.service"
 	const port = 8282
-	ct.run(nil, "useradd", "--system", "--user-group", "--home-dir", "/opt/nio/demo", "--no-create-home", "--shell", "/usr/sbin/nologin", "nio-demo")
+	ct.Run(nil, "useradd", "--system", "--user-group", "--home-dir", "/opt/nio/demo", "--no-create-home", "--shell", "/usr/sbin/nologin", "nio-demo")
 	must(t, "install", "-d", "-m", "755", "-o", "nio-demo", "-g", "nio-demo", "/opt/nio/demo")
 	must(t, "install", "-d", "-m", "700", "/etc/nio/demo")
 	p := project{instance: "demo", port: port, password: randomSecret(), niod: []string{"ready = probe"}}
-	if err := ct.write("/opt/nio/demo/nio.conf", []byte(p.conf()), "644", "root:root"); err != nil {
+	if err := ct.Write("/opt/nio/demo/nio.conf", []byte(p.conf()), "644", "root:root"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ct.write("/etc/nio/demo/secrets.conf", []byte("[user_defined]\nADMIN_PASSWORD = "+p.password+"\n"), "600", "root:root"); err != nil {
+	if err := ct.Write("/etc/nio/demo/secrets.conf", []byte("[user_defined]\nADMIN_PASSWORD = "+p.password+"\n"), "600", "root:root"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _, _, _ := ct.run(nil, "journalctl", "-q", "--no-pager", "-u", u, "-n", "60")
+			out, _, _, _ := ct.Run(nil, "journalctl", "-q", "--no-pager", "-u", u, "-n", "60")
 			t.Logf("journal of %s:\n%s", u, out)
 		}
-		ct.run(nil, "systemctl", "stop", u)
-		ct.run(nil, "systemctl", "reset-failed", u)
+		ct.Run(nil, "systemctl", "stop", u)
+		ct.Run(nil, "systemctl", "reset-failed", u)
 	})
-	if _, err := ct.runOK(nil, "systemctl", "start", u); err != nil {
+	if _, err := ct.RunOK(nil, "systemctl", "start", u); err != nil {
 		t.Fatal(err)
 	}
 	code, body := get(t, port, "/nio", p.password, 5*time.Second)

@@ -9,10 +9,15 @@ if [[ ! -e $root/secrets.conf ]]; then
 	install -m 600 "$root/secrets.conf.example" "$root/secrets.conf"
 	echo "created $root/secrets.conf (mode 600) from secrets.conf.example"
 fi
-if [[ ! -x $root/venv/bin/python ]]; then
+if [[ ! -x $root/venv/bin/pip ]]; then
 	echo "creating the runtime's virtual environment: python3 -m venv $root/venv"
-	python3 -m venv --without-pip "$root/venv"
+	python3 -m venv --clear "$root/venv"
 fi
+# pre_start (nio.conf) installs the blocks' requirements from wheels/ into
+# deps/; this .pth puts deps/ on the venv's path.
+site=$("$root/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+echo "$root/deps" >"$site/nio-project-deps.pth"
+python3 "$root/make_wheels.py" "$root" >/dev/null
 
 if [[ ! -e $root/etc/ssl/cert.crt ]]; then
 	# A local CA kept with the demo, and a certificate for this machine;

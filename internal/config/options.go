@@ -27,6 +27,12 @@ const EnvPrefix = "NIOD_"
 type Options struct {
 	// Command is the runtime's command line, split like a shell would.
 	Command []string
+	// PreStart are the commands run, in order, before each start of the
+	// runtime (only the first with PreStartOnce), each split like Command;
+	// PreStartTimeout bounds each.
+	PreStart        [][]string
+	PreStartOnce    bool
+	PreStartTimeout time.Duration
 	// Venv is the virtual environment to run the runtime in; empty means
 	// auto-detect.
 	Venv string
@@ -116,6 +122,15 @@ var optionSpecs = []OptionSpec{
 		}
 		return err
 	}},
+	{Key: "pre_start", Arg: "cmdlines", Help: "commands to run before each start of the runtime, one a line (each split like command)", set: func(o *Options, t string) error {
+		steps, err := SplitCommands(t)
+		if err == nil {
+			o.PreStart = steps
+		}
+		return err
+	}},
+	{Key: "pre_start_once", Default: "false", Arg: "bool", Help: "run pre_start only before the first start, not before restarts", set: setBool(func(o *Options) *bool { return &o.PreStartOnce })},
+	{Key: "pre_start_timeout", Arg: "duration", Default: "5min", Help: "time each pre_start command may take", set: setDuration(func(o *Options) *time.Duration { return &o.PreStartTimeout })},
 	{Key: "venv", Arg: "dir", Help: "virtual environment of the runtime (default: venv, .venv or env under the root)", set: setString(func(o *Options) *string { return &o.Venv })},
 	{Key: "handoff", Arg: "kind", Default: "memfd", Help: "how the runtime gets its settings: memfd or file", set: setChoice(func(o *Options) *string { return &o.Handoff }, optionChoices["handoff"]...)},
 	{Key: "user", Arg: "user[:group]", Help: "user to run as, USER[:GROUP], names or numbers", set: func(o *Options, t string) error {
@@ -498,6 +513,23 @@ func ParseSignal(t string) (syscall.Signal, bool) {
 	}
 	sig := unix.SignalNum("SIG" + strings.TrimPrefix(s, "SIG"))
 	return sig, sig != 0
+}
+
+// SplitCommands splits a value of one command a line (continuation lines
+// of a settings file, or lines of a flag's value) with SplitCommand; empty
+// lines are skipped. An error names the line.
+func SplitCommands(text string) ([][]string, error) {
+	var out [][]string
+	for i, line := range strings.Split(text, "\n") {
+		args, err := SplitCommand(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d of the value: %v", i+1, err)
+		}
+		if len(args) > 0 {
+			out = append(out, args)
+		}
+	}
+	return out, nil
 }
 
 // SignalNames returns the names ParseSignal takes, without SIG, in the

@@ -15,6 +15,7 @@ func TestDefaultOptions(t *testing.T) {
 	o := DefaultOptions()
 	want := &Options{
 		Handoff:            "memfd",
+		PreStartTimeout:    5 * time.Minute,
 		LogFormat:          "auto",
 		LogLevel:           "info",
 		Restart:            "on-failure",
@@ -619,5 +620,21 @@ func TestLoadOptionChecks(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPreStartOption(t *testing.T) {
+	o := DefaultOptions()
+	ps := o.Apply([]OptionSource{{Key: "pre_start", Text: "pip install -r 'blocks/req s.txt'\n\n  ./migrate --quiet\n"}})
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	want := [][]string{{"pip", "install", "-r", "blocks/req s.txt"}, {"./migrate", "--quiet"}}
+	if !reflect.DeepEqual(o.PreStart, want) {
+		t.Errorf("PreStart %q, want %q", o.PreStart, want)
+	}
+	ps = o.Apply([]OptionSource{{Key: "pre_start", Text: "ok\nbad 'quote", Origin: Origin{File: "nio.conf", Line: 3}}})
+	if len(ps) != 1 || !strings.Contains(ps[0].Error(), "line 2 of the value") {
+		t.Errorf("an unclosed quote on the second line: %v", ps)
 	}
 }

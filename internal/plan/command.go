@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,14 +57,45 @@ func commandSpec(l *config.Loaded, environ []string, args []string) (*spec.Spec,
 		}
 		return nil, "", config.Problems{{Origin: origin, Msg: msg}}
 	}
+	steps, ps := preStartSteps(l, path)
+	if len(ps) > 0 {
+		return nil, "", ps
+	}
 	payload, moved := renderPayload(l.Settings, environ)
 	return &spec.Spec{
-		Path:    exe,
-		Args:    args,
-		Dir:     l.Root,
-		Env:     runtimeEnviron(environ, moved, set),
-		Payload: payload,
+		Path:     exe,
+		Args:     args,
+		Dir:      l.Root,
+		Env:      runtimeEnviron(environ, moved, set),
+		PreStart: steps,
+		Payload:  payload,
 	}, venv, nil
+}
+
+// preStartSteps resolves each pre_start command on the runtime's PATH. A
+// step may not hold a secret: its arguments are in /proc/PID/cmdline for
+// every user to read (the runtime's environment has the variables that
+// are not secrets; the handoff is not given to steps).
+func preStartSteps(l *config.Loaded, path string) ([]spec.Step, config.Problems) {
+	o := l.Options
+	if len(o.PreStart) == 0 {
+		return nil, nil
+	}
+	origin := o.Origins["pre_start"]
+	if o.IsSecret("pre_start") {
+		return nil, config.Problems{{Origin: origin, Msg: "pre_start holds a secret (a [[ reference ]] to one): a step's arguments can be read by every user in /proc/PID/cmdline; let the step read it from a file only its user can read"}}
+	}
+	var steps []spec.Step
+	var ps config.Problems
+	for i, args := range o.PreStart {
+		exe, err := lookPath(args[0], path, l.Root)
+		if err != nil {
+			ps = append(ps, config.Problem{Origin: origin, Msg: fmt.Sprintf("pre_start step %d: %v", i+1, err)})
+			continue
+		}
+		steps = append(steps, spec.Step{Path: exe, Args: args})
+	}
+	return steps, ps
 }
 
 // healthTarget is the URL the health probe asks, "" for no probe: [niod]

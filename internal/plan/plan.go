@@ -174,6 +174,7 @@ func supervisorOptions(l *config.Loaded, handoffDir string) (spec.Options, confi
 		StopExit:       spec.StopExit{Code: o.StopExitCode, Set: o.StopExitCode >= 0},
 		HealthInterval: o.HealthInterval, HealthTimeout: o.HealthTimeout, HealthGrace: o.HealthGrace,
 		LogLevel: o.LogLevel, LogFormat: o.LogFormat,
+		PreStartTimeout: o.PreStartTimeout, PreStartOnce: o.PreStartOnce,
 	}
 	switch o.Restart {
 	case "always":

@@ -90,6 +90,9 @@ func reachable(u *privs.User, s *spec.Spec, venv string, tls TLS) []string {
 	if s != nil {
 		needs = append(needs, accessNeed{"the project root", s.Dir, privs.Read | privs.Execute},
 			accessNeed{"the runtime's command", s.Path, privs.Execute})
+		for i, st := range s.PreStart {
+			needs = append(needs, accessNeed{fmt.Sprintf("pre_start step %d", i+1), st.Path, privs.Execute})
+		}
 	}
 	if venv != "" {
 		needs = append(needs, accessNeed{"the venv", filepath.Join(venv, "bin", "python"), privs.Execute})

@@ -80,6 +80,10 @@ type Options struct {
 	HealthInterval, HealthTimeout, HealthGrace time.Duration
 	// LogLevel and LogFormat are niod's logging.
 	LogLevel, LogFormat string
+	// PreStartTimeout bounds each pre-start step; PreStartOnce runs the
+	// steps before the first start only.
+	PreStartTimeout time.Duration
+	PreStartOnce    bool
 }
 
 // Backoff is the delay before the start that follows the failure-th
@@ -206,6 +210,9 @@ type Spec struct {
 	// Env is the runtime's environment, without NIO_SETTINGS and
 	// NOTIFY_SOCKET, which niod adds per start.
 	Env []string
+	// PreStart are the steps run before a start of the runtime, in order:
+	// with its directory and environment, without its handoff.
+	PreStart []Step
 	// Payload is the settings the runtime reads through NIO_SETTINGS, and
 	// Handoff how it gets them.
 	Payload []byte
@@ -222,6 +229,12 @@ type Spec struct {
 	// Settings are the settings files it was planned from, as they were
 	// then: niod status says which changed on disk since.
 	Settings []securefile.Stamp
+}
+
+// Step is one pre-start command: Path the executable, Args its argv.
+type Step struct {
+	Path string
+	Args []string
 }
 
 // RuntimeSame reports whether s and o start the same runtime: the same

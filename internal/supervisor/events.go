@@ -18,8 +18,9 @@ type Event interface{ event() }
 // Boot starts the machine: the first start of the runtime.
 type Boot struct{}
 
-// Spawned says start number Gen gave the runtime pid PID.
-type Spawned struct{ Gen, PID int }
+// Spawned says start number Gen gave the runtime pid PID, or, with Step
+// above 0, that pre-start step number Step of that start runs as PID.
+type Spawned struct{ Gen, PID, Step int }
 
 // SpawnFailed says start number Gen did not give a runtime: the exec, the
 // fork or the handoff failed. Code is what a shell would report (127 not
@@ -28,6 +29,7 @@ type SpawnFailed struct {
 	Gen  int
 	Code int
 	Err  error
+	Step int // the pre-start step that did not start; 0: the runtime
 }
 
 // ChildExit is one reaped process and its shell-style exit code.
@@ -111,11 +113,12 @@ const (
 	TimerHealth                  // the next health probe and check
 	TimerReadyProbe              // the next probe while waiting for readiness
 	TimerWatchdog                // ping the service manager's watchdog
+	TimerPreStart                // pre_start_timeout ends: kill the step
 	numTimers
 )
 
 func (t Timer) String() string {
-	return [...]string{"restart", "kill", "kill-again", "health", "ready-probe", "watchdog"}[t]
+	return [...]string{"restart", "kill", "kill-again", "health", "ready-probe", "watchdog", "pre-start"}[t]
 }
 
 // An Effect is one thing the machine asks the loop to do. The loop does
@@ -124,11 +127,13 @@ func (t Timer) String() string {
 // into the machine.
 type Effect interface{ effect() }
 
-// Spawn starts the runtime of Spec as start number Gen; the loop answers
-// Spawned or SpawnFailed.
+// Spawn starts the runtime of Spec as start number Gen, or with Step above
+// 0 that start's pre-start step number Step (Spec.PreStart[Step-1]); the
+// loop answers Spawned or SpawnFailed.
 type Spawn struct {
 	Gen  int
 	Spec *spec.Spec
+	Step int
 }
 
 // Kill sends Sig to the process group PGID (when not 0) and, with Tree, to

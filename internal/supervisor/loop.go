@@ -330,6 +330,15 @@ func (l *loop) carryOut(effects []Effect) {
 }
 
 func (l *loop) spawn(e Spawn) {
+	if e.Step > 0 {
+		pid, code, err := l.cfg.Spawner.SpawnStep(e.Spec, e.Spec.PreStart[e.Step-1])
+		if err != nil {
+			l.queue = append(l.queue, SpawnFailed{Gen: e.Gen, Code: code, Err: err, Step: e.Step})
+			return
+		}
+		l.queue = append(l.queue, Spawned{Gen: e.Gen, PID: pid, Step: e.Step})
+		return
+	}
 	var env []string
 	if l.cfg.NotifySocket != nil {
 		env = append(env, "NOTIFY_SOCKET="+l.cfg.NotifySocket.Path)

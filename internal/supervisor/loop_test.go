@@ -40,6 +40,11 @@ func (o *fakeOS) Spawn(*spec.Spec, []string) (int, func(), int, error) {
 	return o.nextPID, nil, 0, nil
 }
 
+func (o *fakeOS) SpawnStep(s *spec.Spec, _ spec.Step) (int, int, error) {
+	pid, _, code, err := o.Spawn(s, nil)
+	return pid, code, err
+}
+
 // Kill makes every signal but a forwarded one end the group's process.
 func (o *fakeOS) Kill(pgid int, sig syscall.Signal, tree bool) {
 	o.mu.Lock()

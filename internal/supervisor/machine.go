@@ -97,6 +97,11 @@ type Machine struct {
 	pid      int       // the runtime's pid; 0 when none runs
 	started  time.Time // when the runtime started; zero for a start that failed
 
+	step         int       // the pre-start step being started or run (1-based); 0: none
+	stepStarted  time.Time // when it started
+	stepTimedOut bool      // it was killed for pre_start_timeout
+	stepsDone    bool      // every step succeeded once (pre_start_once)
+
 	exitCode  int
 	exitWhy   string    // why niod exits, for its last log line
 	killed    bool      // SIGKILL was sent during this stop
@@ -222,12 +227,20 @@ func (m *Machine) boot() {
 // start asks the loop for a start; the answer comes as an event.
 func (m *Machine) start() {
 	m.gen++
-	m.state, m.spawning, m.pid, m.wasReady = Starting, true, 0, false
-	m.do(Spawn{Gen: m.gen, Spec: m.spec})
+	m.state, m.pid, m.wasReady = Starting, 0, false
+	if m.stepsDue() {
+		m.spawnStep(1)
+		return
+	}
+	m.spawnStep(0)
 }
 
 func (m *Machine) spawned(e Spawned, now time.Time) {
-	if e.Gen != m.gen || !m.spawning {
+	if e.Gen != m.gen || !m.spawning || e.Step != m.step {
+		return
+	}
+	if e.Step > 0 {
+		m.stepSpawned(e, now)
 		return
 	}
 	m.spawning, m.pid, m.started, m.alive, m.readyBy = false, e.PID, now, now, ""
@@ -256,10 +269,19 @@ func (m *Machine) spawned(e Spawned, now time.Time) {
 }
 
 func (m *Machine) spawnFailed(e SpawnFailed, now time.Time) {
-	if e.Gen != m.gen || !m.spawning {
+	if e.Gen != m.gen || !m.spawning || e.Step != m.step {
 		return
 	}
 	m.spawning = false
+	if k := e.Step; k > 0 {
+		m.step = 0
+		if m.state.stopping() {
+			m.do(CheckTree{})
+			return
+		}
+		m.stepFailed(k, e.Code, "did not start: "+e.Err.Error(), now)
+		return
+	}
 	msg := e.Err.Error()
 	m.lastExit = exitNote{code: e.Code, at: now, startErr: msg, ok: true}
 	if msg != m.lastErr {
@@ -292,6 +314,10 @@ func (m *Machine) reaped(e Reaped, now time.Time) {
 	for _, x := range e.Exits {
 		if x.PID != m.pid || m.pid == 0 {
 			continue // an orphan of the tree, reaped
+		}
+		if m.step > 0 {
+			m.stepExited(x, now)
+			continue
 		}
 		uptime := now.Sub(m.started)
 		m.pid = 0
@@ -378,7 +404,7 @@ func (m *Machine) ended(code int, uptime time.Duration, now time.Time, why strin
 func (m *Machine) beginStop(to State, code int) {
 	m.state, m.exitCode, m.killed = to, code, false
 	m.ticking = false
-	m.do(Cancel{TimerRestart}, Cancel{TimerHealth}, Cancel{TimerReadyProbe})
+	m.do(Cancel{TimerRestart}, Cancel{TimerHealth}, Cancel{TimerReadyProbe}, Cancel{TimerPreStart})
 	sig := m.spec.Options.StopSignal
 	// The group first: it is what matters and it is one system call; then
 	// whatever left it (a new session, say).
@@ -498,6 +524,8 @@ func (m *Machine) timer(t Timer, now time.Time) {
 			m.probe(now)
 			m.do(Arm{TimerReadyProbe, readyProbeEvery})
 		}
+	case TimerPreStart:
+		m.stepTimeout()
 	case TimerWatchdog:
 		if m.state == Done {
 			return

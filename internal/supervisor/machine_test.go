@@ -103,7 +103,7 @@ func reachSteps(t *testing.T, s State) *fx {
 	case Running:
 		f := newFx(t, testSpec()).step(Boot{})
 		// A readiness probe is out.
-		return f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
+		return f.step(Spawned{Gen: f.gen(), PID: runtimePID}, TimerFired{TimerReadyProbe})
 	case Ready:
 		f := reachState(t, Running)
 		return f.step(ProbeDone{Seq: f.m.probeSeq})
@@ -111,7 +111,7 @@ func reachSteps(t *testing.T, s State) *fx {
 		sp := testSpec()
 		sp.Options.Restart = spec.RestartNever
 		f := newFx(t, sp).step(Boot{})
-		f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
+		f.step(Spawned{Gen: f.gen(), PID: runtimePID}, TimerFired{TimerReadyProbe})
 		f.step(ProbeDone{Seq: f.m.probeSeq})
 		// Silent past health_grace; the health tick sends a probe that
 		// is still out.
@@ -119,7 +119,7 @@ func reachSteps(t *testing.T, s State) *fx {
 	case BackingOff:
 		f := reachState(t, Ready)
 		f.step(Reaped{[]ChildExit{{runtimePID, 1}}, true}) // first failure: at once
-		f.step(Spawned{f.gen(), runtimePID})
+		f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 		return f.step(Reaped{[]ChildExit{{runtimePID, 1}}, true}) // second: after a back-off
 	case StoppingToRestart:
 		return reachState(t, Ready).step(Reaped{[]ChildExit{{runtimePID, 1}}, false})
@@ -179,11 +179,11 @@ func loadedSpec(change func(s *spec.Spec)) func(f *fx) []Event {
 // table is the machine: docs/supervisor.md is rendered from it.
 var table = []row{
 	{"Boot", one(Boot{}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
-	{"Spawned (this start)", func(f *fx) []Event { return []Event{Spawned{f.gen(), 200}} },
+	{"Spawned (this start)", func(f *fx) []Event { return []Event{Spawned{Gen: f.gen(), PID: 200}} },
 		[numStates]State{Ru, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
-	{"Spawned (an earlier start)", func(f *fx) []Event { return []Event{Spawned{f.gen() - 1, 200}} },
+	{"Spawned (an earlier start)", func(f *fx) []Event { return []Event{Spawned{Gen: f.gen() - 1, PID: 200}} },
 		[numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
-	{"SpawnFailed (this start)", func(f *fx) []Event { return []Event{SpawnFailed{f.gen(), 127, errors.New("ENOENT")}} },
+	{"SpawnFailed (this start)", func(f *fx) []Event { return []Event{SpawnFailed{Gen: f.gen(), Code: 127, Err: errors.New("ENOENT")}} },
 		[numStates]State{SR, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"Reaped: the runtime, tree empty", one(Reaped{[]ChildExit{{runtimePID, 1}}, true}),
 		[numStates]State{St, St, St, Dn, Bo, St, Sp, Dn, Sp, Dn}},
@@ -202,6 +202,7 @@ var table = []row{
 	{"timer kill-again", one(TimerFired{TimerKillAgain}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"timer health", one(TimerFired{TimerHealth}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"timer ready-probe", one(TimerFired{TimerReadyProbe}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
+	{"timer pre-start (no step runs)", one(TimerFired{TimerPreStart}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"timer watchdog", one(TimerFired{TimerWatchdog}), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"READY=1 from the runtime", one(fromRuntime("READY=1")), [numStates]State{St, Ru, Re, Un, Bo, SR, SI, SE, Sp, Dn}},
 	{"WATCHDOG=1 from the runtime", one(fromRuntime("WATCHDOG=1")), [numStates]State{St, Ru, Re, Re, Bo, SR, SI, SE, Sp, Dn}},
@@ -308,7 +309,7 @@ func TestStartFailureBacksOffAndHitsTheLimit(t *testing.T) {
 	errLines := 0
 	var delays []time.Duration
 	for i := 0; f.m.State() != Done && i < 20; i++ {
-		f.step(SpawnFailed{f.gen(), 127, errors.New("cannot start /x: it does not exist (ENOENT)")})
+		f.step(SpawnFailed{Gen: f.gen(), Code: 127, Err: errors.New("cannot start /x: it does not exist (ENOENT)")})
 		if logged(f.out, "runtime did not start") {
 			errLines++
 		}
@@ -343,7 +344,7 @@ func TestStartFailureLogsEachDistinctError(t *testing.T) {
 	f := newFx(t, s).step(Boot{})
 	n := 0
 	for _, msg := range []string{"EMFILE", "EMFILE", "ENOENT", "ENOENT", "EMFILE"} {
-		f.step(SpawnFailed{f.gen(), 126, errors.New(msg)})
+		f.step(SpawnFailed{Gen: f.gen(), Code: 126, Err: errors.New(msg)})
 		if logged(f.out, "did not start") {
 			n++
 		}
@@ -366,7 +367,7 @@ func TestStopSignalInEveryStateEndsWithItsCode(t *testing.T) {
 			f := reachState(t, from)
 			f.step(Signal{syscall.SIGTERM})
 			if f.m.spawning {
-				f.step(Spawned{f.gen(), runtimePID})
+				f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 			}
 			f.step(Reaped{[]ChildExit{{runtimePID, 143}}, true})
 			f.wantState(Done)
@@ -437,7 +438,7 @@ func TestReloadReadyWaitsForTheNewRuntime(t *testing.T) {
 	if count(f.out, func(e Spawn) bool { return e.Spec.Args[1] == "--new" }) != 1 {
 		t.Fatalf("the new settings were not started")
 	}
-	f.step(Spawned{f.gen(), 101}, TimerFired{TimerReadyProbe})
+	f.step(Spawned{Gen: f.gen(), PID: 101}, TimerFired{TimerReadyProbe})
 	if tells(f.out, TellReady) != 0 {
 		t.Fatalf("READY=1 before the probe answered")
 	}
@@ -551,7 +552,7 @@ func TestProbeOfAnEarlierStartCountsForNothing(t *testing.T) {
 	f := reachState(t, Running) // a readiness probe is out
 	seq := f.m.probeSeq
 	f.step(Reaped{[]ChildExit{{runtimePID, 1}}, true})
-	f.step(Spawned{f.gen(), 101})
+	f.step(Spawned{Gen: f.gen(), PID: 101})
 	f.step(ProbeDone{Seq: seq, Err: nil})
 	f.wantState(Running)
 	f.step(TimerFired{TimerReadyProbe})
@@ -587,7 +588,7 @@ func waitingForNotify(t *testing.T) *fx {
 	s := testSpec()
 	s.Options.Ready, s.Options.HealthURL = spec.ReadyNotify, ""
 	f := newFx(t, s).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 	f.wantState(Running)
 	return f
 }
@@ -631,7 +632,7 @@ func TestStatusNotesTheCertificate(t *testing.T) {
 	s.Options.Ready = spec.ReadyExec
 	s.CertNotAfter, s.CertWarnFrom = t0.Add(40*24*time.Hour), t0.Add(10*24*time.Hour)
 	f := newFx(t, s).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 	if st := f.m.Status(f.now); strings.Contains(st, "certificate") {
 		t.Errorf("status %q notes a certificate far from its end", st)
 	}
@@ -660,7 +661,7 @@ func TestRestartNeverPassesTheCodeThrough(t *testing.T) {
 	s := testSpec()
 	s.Options.Restart, s.Options.Ready = spec.RestartNever, spec.ReadyExec
 	f := newFx(t, s).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID}, Reaped{[]ChildExit{{runtimePID, 7}}, true})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID}, Reaped{[]ChildExit{{runtimePID, 7}}, true})
 	if count(f.out, func(e Exit) bool { return e.Code == 7 }) != 1 {
 		t.Errorf("effects %v, want Exit 7", f.out)
 	}
@@ -706,14 +707,14 @@ func TestStopExitCode(t *testing.T) {
 	s := testSpec()
 	s.Options.StopExit = spec.StopExit{Code: 0, Set: true}
 	f := newFx(t, s).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID}, TimerFired{TimerReadyProbe})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID}, TimerFired{TimerReadyProbe})
 	f.step(ProbeDone{Seq: f.m.probeSeq}, Signal{syscall.SIGTERM}, Reaped{[]ChildExit{{runtimePID, 143}}, true})
 	if count(f.out, func(e Exit) bool { return e.Code == 0 }) != 1 {
 		t.Errorf("effects %v, want Exit 0", f.out)
 	}
 	s.Options.Restart = spec.RestartNever
 	g := newFx(t, s).step(Boot{})
-	g.step(Spawned{g.gen(), runtimePID}, Reaped{[]ChildExit{{runtimePID, 3}}, true})
+	g.step(Spawned{Gen: g.gen(), PID: runtimePID}, Reaped{[]ChildExit{{runtimePID, 3}}, true})
 	if count(g.out, func(e Exit) bool { return e.Code == 3 }) != 1 {
 		t.Errorf("effects %v, want the runtime's own Exit 3", g.out)
 	}
@@ -724,7 +725,7 @@ func TestStopExitCode(t *testing.T) {
 // normal pace.
 func TestReadyProbeAsksSoonWhileRefused(t *testing.T) {
 	f := newFx(t, testSpec()).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 	armed := func(d time.Duration) bool {
 		return count(f.out, func(e Arm) bool { return e.Timer == TimerReadyProbe && e.After == d }) == 1
 	}
@@ -759,7 +760,7 @@ func TestNoHealthTickerWhenNothingIsWatched(t *testing.T) {
 	sp := testSpec()
 	sp.Options.HealthURL, sp.Options.Ready = "", spec.ReadyExec
 	f := newFx(t, sp).step(Boot{})
-	f.step(Spawned{f.gen(), runtimePID})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID})
 	f.wantState(Ready)
 	healthArms := func(effects []Effect) int {
 		return count(effects, func(e Arm) bool { return e.Timer == TimerHealth })

@@ -37,7 +37,7 @@ func TestSnapshotBackingOffAndLastExit(t *testing.T) {
 	// A restart request starts it now and forgets the failures.
 	f.step(Request{Op: OpRestart})
 	f.wantState(Starting)
-	f.step(Spawned{f.gen(), runtimePID}, Reaped{[]ChildExit{{runtimePID, 128 + int(syscall.SIGKILL)}}, true})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID}, Reaped{[]ChildExit{{runtimePID, 128 + int(syscall.SIGKILL)}}, true})
 	st = f.m.Snapshot(f.now)
 	if st.State != "starting" || st.Failures != 1 || st.LastExit.Exit != "killed by SIGKILL" || st.LastExit.Signal != "SIGKILL" {
 		t.Errorf("after a restart request and a kill: %+v, last exit %+v", st, st.LastExit)
@@ -85,7 +85,7 @@ func TestSnapshotReloadOutcomes(t *testing.T) {
 		t.Errorf("a restart for new settings is done only when the new runtime is ready: %+v", r)
 	}
 	f.step(Reaped{[]ChildExit{{runtimePID, 143}}, true})
-	f.step(Spawned{f.gen(), runtimePID + 1}, TimerFired{TimerReadyProbe})
+	f.step(Spawned{Gen: f.gen(), PID: runtimePID + 1}, TimerFired{TimerReadyProbe})
 	f.step(ProbeDone{Seq: f.m.probeSeq})
 	if r := f.m.Snapshot(f.now).Reload; r.Done != 4 || r.Outcome != "restarted" {
 		t.Errorf("restarted: %+v", r)

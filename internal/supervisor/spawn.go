@@ -19,6 +19,9 @@ import (
 // would report.
 type Spawner interface {
 	Spawn(s *spec.Spec, env []string) (pid int, release func(), code int, err error)
+	// SpawnStep starts a pre-start step of s: the runtime's directory and
+	// environment, no handoff and no notify socket.
+	SpawnStep(s *spec.Spec, st spec.Step) (pid int, code int, err error)
 }
 
 // HandoffFunc makes the settings of s available for one start.
@@ -64,9 +67,7 @@ func (sp *forkSpawner) Spawn(s *spec.Spec, env []string) (int, func(), int, erro
 	if err != nil {
 		return 0, nil, 126, fmt.Errorf("cannot hand the settings over: %w", err)
 	}
-	reply := make(chan spawnResult)
-	sp.reqs <- spawnRequest{s, h, env, reply}
-	r := <-reply
+	r := sp.fork(s, h, env)
 	if r.err != nil {
 		h.Close()
 		code, err := describeStartError(s.Path, r.err)
@@ -79,7 +80,26 @@ func (sp *forkSpawner) Spawn(s *spec.Spec, env []string) (int, func(), int, erro
 	return r.pid, func() { h.Close() }, 0, nil
 }
 
-// forkExec starts the runtime: in a new session and process group of its
+// SpawnStep implements Spawner.
+func (sp *forkSpawner) SpawnStep(s *spec.Spec, st spec.Step) (int, int, error) {
+	step := *s
+	step.Path, step.Args = st.Path, st.Args
+	r := sp.fork(&step, nil, nil)
+	if r.err != nil {
+		code, err := describeStartError(st.Path, r.err)
+		return 0, code, err
+	}
+	return r.pid, 0, nil
+}
+
+// fork has the spawner's thread fork and exec.
+func (sp *forkSpawner) fork(s *spec.Spec, h *handoff.Handoff, env []string) spawnResult {
+	reply := make(chan spawnResult)
+	sp.reqs <- spawnRequest{s, h, env, reply}
+	return <-reply
+}
+
+// forkExec starts the runtime (or a pre-start step, h nil): in a new session and process group of its
 // own (no controlling terminal, so no terminal injection, and one group to
 // signal), with SIGTERM when niod dies, stdin from /dev/null and niod's
 // stdout and stderr. The settings reach it as descriptor 3 or a file.
@@ -90,12 +110,16 @@ func forkExec(s *spec.Spec, h *handoff.Handoff, env []string) (int, error) {
 	}
 	defer devnull.Close()
 	files := []uintptr{devnull.Fd(), os.Stdout.Fd(), os.Stderr.Fd()}
-	if h.File != nil {
-		files = append(files, h.File.Fd())
+	environ := slices.Clip(s.Env)
+	if h != nil { // nil for a pre-start step: no settings
+		if h.File != nil {
+			files = append(files, h.File.Fd())
+		}
+		environ = append(environ, "NIO_SETTINGS="+h.Path)
 	}
 	attr := &syscall.ProcAttr{
 		Dir:   s.Dir,
-		Env:   append(append(slices.Clip(s.Env), "NIO_SETTINGS="+h.Path), env...),
+		Env:   append(environ, env...),
 		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Setsid:    true,

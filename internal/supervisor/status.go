@@ -13,6 +13,9 @@ func (m *Machine) Status(now time.Time) string {
 	switch m.state {
 	case Starting:
 		s = "starting the runtime"
+		if m.step > 0 {
+			s = "running pre_start step " + m.stepText(m.step)
+		}
 	case Running:
 		s = fmt.Sprintf("waiting for pid %d to be ready (%s)", m.pid, m.spec.Options.Ready)
 	case Ready:

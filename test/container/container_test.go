@@ -306,8 +306,9 @@ func TestHardened(t *testing.T) {
 		runAs    int    // the runtime's uid
 		socket   string // where the control socket must be
 		emptyDir string // a memory emptyDir of the pod's fsGroup, mounted there
+		deps     bool   // a read-only root: deps/, where pre_start installs, on a volume of its own
 	}{
-		{name: "read-only", podman: []string{"--read-only"}, runAs: nioUID, socket: "/run/niod/"},
+		{name: "read-only", podman: []string{"--read-only"}, runAs: nioUID, socket: "/run/niod/", deps: true},
 		{name: "no-new-privileges", podman: []string{"--security-opt", "no-new-privileges"}, runAs: nioUID, socket: "/run/niod/"},
 		// The image's CMD (run --user nio) names the user niod is already.
 		{name: "user 999", podman: []string{"--user", "999:999"}, uid: nioUID, gid: nioUID, runAs: nioUID, socket: "/tmp/niod-999/"},
@@ -318,7 +319,7 @@ func TestHardened(t *testing.T) {
 		// no privilege escalation, XDG_RUNTIME_DIR on an emptyDir (a
 		// tmpfs, 2777 and group fsGroup as the kubelet makes it).
 		{name: "kubernetes", podman: []string{"--user", "999:999", "--read-only", "--cap-drop", "ALL",
-			"--security-opt", "no-new-privileges", "-e", "XDG_RUNTIME_DIR=/run/nio"}, emptyDir: "/run/nio",
+			"--security-opt", "no-new-privileges", "-e", "XDG_RUNTIME_DIR=/run/nio"}, emptyDir: "/run/nio", deps: true,
 			cmd: []string{"run"}, uid: nioUID, gid: nioUID, runAs: nioUID, socket: "/run/nio/niod/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,6 +333,9 @@ func TestHardened(t *testing.T) {
 			if tc.emptyDir != "" {
 				dir := hostTmpfs(t, 0o2777, nioUID)
 				opts = append(opts, "-v", dir+":"+tc.emptyDir)
+			}
+			if tc.deps {
+				opts = append(opts, "-v", hostTmpfs(t, 0o2777, nioUID)+":/nio/project/deps")
 			}
 			c := run(t, runOpts{podman: opts, cmd: tc.cmd})
 			c.waitHealthy()
@@ -495,6 +499,7 @@ func TestPublishedPort(t *testing.T) {
 	opts := with(sec, []string{
 		"-v", filepath.Join(moduleRoot, "deploy", "docker", "container.conf") + ":/nio/project/container.conf:ro",
 		"--read-only", "--read-only-tmpfs=false", "--tmpfs", "/run:mode=0755,size=16m", "--tmpfs", "/tmp:size=64m",
+		"-v", hostTmpfs(t, 0o2777, nioUID) + ":/nio/project/deps", // compose.yaml's deps volume
 		"--security-opt", "no-new-privileges",
 		// slirp4netns forwards the port itself: no bridge, no firewall
 		// rules on the host.
@@ -573,5 +578,28 @@ func TestDoctorInside(t *testing.T) {
 				t.Errorf("%s: %s %q", f.ID, f.Status, f.Summary)
 			}
 		}
+	}
+}
+
+// The image installs its blocks' requirements with nio.conf's pre_start
+// step, as nio, before the runtime starts: no entry script. The venv's
+// python imports what the step installed.
+func TestPreStartInImage(t *testing.T) {
+	need(t)
+	t.Parallel()
+	sec, _ := withSecrets(t)
+	c := run(t, runOpts{podman: sec})
+	c.waitHealthy()
+	logs := c.logs()
+	started, done, runtime := strings.Index(logs, `"msg":"pre_start step started"`), strings.Index(logs, `"msg":"pre_start step done"`), strings.Index(logs, `"msg":"runtime started"`)
+	if started < 0 || done < started || runtime < done {
+		t.Fatalf("want the step started, done, then the runtime started, in that order:\n%s", logs)
+	}
+	out, stderr, code := c.exec("runuser", "-u", "nio", "--", "/nio/venv/bin/python", "-c", "import nio_greeting; print(nio_greeting.greet('nio'))")
+	if code != 0 || strings.TrimSpace(out) != "hello, nio" {
+		t.Errorf("the step's install is not importable: exit %d %q %s", code, out, stderr)
+	}
+	if out, _, _ := c.exec("stat", "-c", "%U", "/nio/project/deps/nio_greeting/__init__.py"); strings.TrimSpace(out) != "nio" {
+		t.Errorf("deps/ installed as %q, want the runtime's user nio", out)
 	}
 }

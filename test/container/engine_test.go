@@ -471,6 +471,14 @@ func baseImage(cache string) (string, error) {
 // niodImage builds deploy/docker/Dockerfile's prebuilt target on base, with
 // niod built from this checkout, unless the cache holds it; the build runs
 // with --network none. Older niod-test images are removed.
+// imageFiles are the repository's files the Dockerfile copies (besides
+// bin/niod).
+var imageFiles = []string{
+	"examples/project/nio.conf", "examples/project/secrets.conf.example", "examples/project/make_wheels.py",
+	"examples/project/blocks/greeting/requirements.txt", "examples/project/blocks/greeting/greeting.py",
+	"examples/project/vendor/nio_greeting/__init__.py", "examples/runtime/nio_runtime.py",
+}
+
 func niodImage(base string) (string, error) {
 	ctxDir := filepath.Join(work, "context")
 	bin := filepath.Join(ctxDir, "bin", "niod")
@@ -482,7 +490,7 @@ func niodImage(base string) (string, error) {
 	}
 	// The build context holds what the Dockerfile copies, laid out as in
 	// the repository, and nothing else (not the example's secrets.conf).
-	for _, f := range []string{"examples/project/nio.conf", "examples/project/secrets.conf.example", "examples/runtime/nio_runtime.py"} {
+	for _, f := range imageFiles {
 		data, err := os.ReadFile(filepath.Join(moduleRoot, f))
 		if err != nil {
 			return "", err
@@ -498,9 +506,11 @@ func niodImage(base string) (string, error) {
 	dockerfile := filepath.Join(moduleRoot, "deploy", "docker", "Dockerfile")
 	ignore := dockerfile + ".dockerignore"
 	parts := [][]byte{[]byte(base)}
-	for _, f := range []string{dockerfile, ignore, bin,
-		filepath.Join(ctxDir, "examples/project/nio.conf"), filepath.Join(ctxDir, "examples/project/secrets.conf.example"),
-		filepath.Join(ctxDir, "examples/runtime/nio_runtime.py")} {
+	keyed := []string{dockerfile, ignore, bin}
+	for _, f := range imageFiles {
+		keyed = append(keyed, filepath.Join(ctxDir, f))
+	}
+	for _, f := range keyed {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return "", err

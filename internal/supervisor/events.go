@@ -128,12 +128,13 @@ func (t Timer) String() string {
 type Effect interface{ effect() }
 
 // Spawn starts the runtime of Spec as start number Gen, or with Step above
-// 0 that start's pre-start step number Step (Spec.PreStart[Step-1]); the
-// loop answers Spawned or SpawnFailed.
+// 0 that start's pre-start step number Step, PreStart (in Spec's
+// directory and environment); the loop answers Spawned or SpawnFailed.
 type Spawn struct {
-	Gen  int
-	Spec *spec.Spec
-	Step int
+	Gen      int
+	Spec     *spec.Spec
+	Step     int
+	PreStart spec.Step // the step's command, with Step above 0
 }
 
 // Kill sends Sig to the process group PGID (when not 0) and, with Tree, to

@@ -331,7 +331,7 @@ func (l *loop) carryOut(effects []Effect) {
 
 func (l *loop) spawn(e Spawn) {
 	if e.Step > 0 {
-		pid, code, err := l.cfg.Spawner.SpawnStep(e.Spec, e.Spec.PreStart[e.Step-1])
+		pid, code, err := l.cfg.Spawner.SpawnStep(e.Spec, e.PreStart)
 		if err != nil {
 			l.queue = append(l.queue, SpawnFailed{Gen: e.Gen, Code: code, Err: err, Step: e.Step})
 			return

@@ -97,10 +97,11 @@ type Machine struct {
 	pid      int       // the runtime's pid; 0 when none runs
 	started  time.Time // when the runtime started; zero for a start that failed
 
-	step         int       // the pre-start step being started or run (1-based); 0: none
-	stepStarted  time.Time // when it started
-	stepTimedOut bool      // it was killed for pre_start_timeout
-	stepsDone    bool      // every step succeeded once (pre_start_once)
+	steps        []spec.Step // the pre-start steps of this start
+	step         int         // the one being started or run (1-based); 0: none
+	stepStarted  time.Time   // when it started
+	stepTimedOut bool        // it was killed for pre_start_timeout
+	stepsDone    bool        // every step succeeded once (pre_start_once)
 
 	exitCode  int
 	exitWhy   string    // why niod exits, for its last log line
@@ -228,7 +229,9 @@ func (m *Machine) boot() {
 func (m *Machine) start() {
 	m.gen++
 	m.state, m.pid, m.wasReady = Starting, 0, false
+	m.steps = nil
 	if m.stepsDue() {
+		m.steps = m.spec.PreStart
 		m.spawnStep(1)
 		return
 	}

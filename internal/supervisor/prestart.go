@@ -22,14 +22,17 @@ func (m *Machine) stepsDue() bool {
 	return len(m.spec.PreStart) > 0 && !(m.spec.Options.PreStartOnce && m.stepsDone)
 }
 
+// The steps of a start are those of the spec it began with: a reload
+// while they run changes the next start's, not these (m.steps).
+
 // stepText names step k for the log and the status: "2/3 (pip install ...)".
 func (m *Machine) stepText(k int) string {
-	args := m.spec.PreStart[k-1].Args
+	args := m.steps[k-1].Args
 	cmd := strings.Join(args, " ")
 	if len(cmd) > 60 {
 		cmd = cmd[:57] + "..."
 	}
-	return fmt.Sprintf("%d/%d (%s)", k, len(m.spec.PreStart), cmd)
+	return fmt.Sprintf("%d/%d (%s)", k, len(m.steps), cmd)
 }
 
 // stepSpawned takes the pid of a step that started.
@@ -42,7 +45,7 @@ func (m *Machine) stepSpawned(e Spawned, now time.Time) {
 	d := m.spec.Options.PreStartTimeout
 	m.do(Arm{TimerPreStart, d}, Tell{What: TellExtendTimeout, D: d + extendStopBy})
 	m.log(zapcore.InfoLevel, "pre_start step started", logging.String("step", m.stepText(m.step)), logging.Int("pid", m.pid),
-		logging.Strings("command", m.spec.PreStart[m.step-1].Args))
+		logging.Strings("command", m.steps[m.step-1].Args))
 }
 
 // stepExited takes the end of the step that ran: the next step, the
@@ -58,7 +61,7 @@ func (m *Machine) stepExited(x ChildExit, now time.Time) {
 	}
 	if x.Code == 0 && !timedOut {
 		m.log(zapcore.InfoLevel, "pre_start step done", logging.String("step", m.stepText(k)), logging.Duration("took", took.Round(time.Millisecond)))
-		if k == len(m.spec.PreStart) {
+		if k == len(m.steps) {
 			m.stepsDone = true
 			m.spawnStep(0)
 		} else {
@@ -82,7 +85,7 @@ func (m *Machine) stepFailed(k, code int, why string, now time.Time) {
 	if code == 0 {
 		code = int(syscall.SIGKILL) + 128
 	}
-	m.ended(code, 0, now, fmt.Sprintf("pre_start step %d (%s) %s", k, filepath.Base(m.spec.PreStart[k-1].Args[0]), why))
+	m.ended(code, 0, now, fmt.Sprintf("pre_start step %d (%s) %s", k, filepath.Base(m.steps[k-1].Args[0]), why))
 }
 
 // stepTimeout kills a step that ran past pre_start_timeout: its whole
@@ -100,5 +103,9 @@ func (m *Machine) stepTimeout() {
 // spawnStep asks for step k of this start, or the runtime for k = 0.
 func (m *Machine) spawnStep(k int) {
 	m.step, m.spawning = k, true
-	m.do(Spawn{Gen: m.gen, Spec: m.spec, Step: k})
+	sp := Spawn{Gen: m.gen, Spec: m.spec, Step: k}
+	if k > 0 {
+		sp.PreStart = m.steps[k-1]
+	}
+	m.do(sp)
 }

@@ -142,3 +142,20 @@ func TestPreStartStepDoesNotStart(t *testing.T) {
 		t.Errorf("a stale step answer was taken")
 	}
 }
+
+// A reload while the steps run changes the next start's steps, not those
+// under way (fewer steps in the new settings must not cut the list short
+// under the running one).
+func TestPreStartReloadDuringTheSteps(t *testing.T) {
+	f := newFx(t, stepSpec("one", "two", "three")).step(Boot{})
+	f.step(Spawned{Gen: f.gen(), PID: 50, Step: 1}, Reaped{[]ChildExit{{50, 0}}, true}, Spawned{Gen: f.gen(), PID: 51, Step: 2})
+	shorter := stepSpec("only")
+	f.step(Signal{syscall.SIGHUP}, Loaded{Spec: shorter})
+	f.step(Reaped{[]ChildExit{{51, 0}}, true})
+	if count(f.out, func(e Spawn) bool { return e.Step == 3 && e.PreStart.Args[0] == "three" }) != 1 {
+		t.Fatalf("the start's third step is not asked for: %v", f.out)
+	}
+	if got := f.m.Status(f.now); !strings.Contains(got, "3/3 (three)") {
+		t.Errorf("status %q", got)
+	}
+}

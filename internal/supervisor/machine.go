@@ -157,7 +157,16 @@ func NewMachine(cfg MachineConfig) *Machine {
 func (m *Machine) State() State { return m.state }
 
 // PID returns the runtime's pid, 0 when none runs.
-func (m *Machine) PID() int { return m.pid }
+func (m *Machine) PID() int { return m.runtimePID() }
+
+// runtimePID is the runtime's pid: 0 while none runs, and while a pre-start
+// step runs (m.pid is then the step's).
+func (m *Machine) runtimePID() int {
+	if m.step > 0 {
+		return 0
+	}
+	return m.pid
+}
 
 // Spec returns the spec in force.
 func (m *Machine) Spec() *spec.Spec { return m.spec }
@@ -490,7 +499,7 @@ func (m *Machine) signal(sig syscall.Signal, now time.Time) {
 
 // forward sends sig to the runtime's process group.
 func (m *Machine) forward(sig syscall.Signal) {
-	if m.pid == 0 {
+	if m.runtimePID() == 0 {
 		m.log(zapcore.InfoLevel, "no runtime to forward the signal to", logging.String("signal", signalName(sig)))
 		return
 	}

@@ -21,7 +21,7 @@ func (m *Machine) notified(e Notified, now time.Time) {
 		m.dropped++
 		m.log(zapcore.DebugLevel, "dropped a truncated notify message", logging.Int("sender", msg.PID), logging.Int("dropped", m.dropped))
 		return
-	case m.pid == 0 || !msg.From(m.pid, m.cfg.RuntimeUID):
+	case m.runtimePID() == 0 || !msg.From(m.pid, m.cfg.RuntimeUID):
 		m.dropped++
 		m.log(zapcore.DebugLevel, "dropped a notify message from outside the runtime", logging.Int("sender", msg.PID), logging.Int("dropped", m.dropped))
 		return

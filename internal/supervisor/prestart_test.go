@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"niod/internal/notifysock"
 	"niod/internal/spec"
 )
 
@@ -157,5 +158,26 @@ func TestPreStartReloadDuringTheSteps(t *testing.T) {
 	}
 	if got := f.m.Status(f.now); !strings.Contains(got, "3/3 (three)") {
 		t.Errorf("status %q", got)
+	}
+}
+
+// While a step runs there is no runtime: a signal to forward, a notify
+// message and niod status do not take the step for it.
+func TestPreStartStepIsNotTheRuntime(t *testing.T) {
+	f := newFx(t, stepSpec("migrate")).step(Boot{})
+	f.step(Spawned{Gen: f.gen(), PID: 50, Step: 1})
+	f.step(Signal{syscall.SIGUSR1})
+	if count[Kill](f.out, nil) != 0 {
+		t.Errorf("USR1 forwarded to a step: %v", f.out)
+	}
+	if f.m.PID() != 0 {
+		t.Errorf("PID() = %d while a step runs", f.m.PID())
+	}
+	if st := f.m.Snapshot(f.now); st.Runtime != nil {
+		t.Errorf("niod status shows runtime %+v while a step runs", st.Runtime)
+	}
+	f.step(Notified{notifysock.Message{PID: 50, UID: runtimeUID, Fields: map[string]string{"WATCHDOG": "1"}}})
+	if f.m.dropped != 1 {
+		t.Errorf("a notify message from the step was taken (dropped %d)", f.m.dropped)
 	}
 }

@@ -44,8 +44,8 @@ func (m *Machine) Snapshot(now time.Time) control.Status {
 		st.ReadyBy = m.readyBy
 	}
 	st.WatchdogPinged = st.Watchdog && m.Healthy(now)
-	if m.pid != 0 {
-		st.Runtime = &control.Runtime{PID: m.pid, Started: m.started, UptimeSeconds: now.Sub(m.started).Seconds()}
+	if pid := m.runtimePID(); pid != 0 {
+		st.Runtime = &control.Runtime{PID: pid, Started: m.started, UptimeSeconds: now.Sub(m.started).Seconds()}
 	}
 	if m.state == BackingOff {
 		t := m.restartAt

@@ -293,3 +293,18 @@ func TestVersionVerbose(t *testing.T) {
 		t.Errorf("niod version extra: exit %d, want 64", code)
 	}
 }
+
+// italicCaps italicises what the pattern \b[A-Z]+\b matches, on every
+// usage line and on edge cases.
+func TestItalicCaps(t *testing.T) {
+	re := regexp.MustCompile(`\b[A-Z]+\b`)
+	lines := []string{"", "ROOT", "-r ROOT", "a_B C_d E", "[-s FILE]... [--json|--live]", "X1 Y é Z", `\-\-only IDS`}
+	for _, c := range commands() {
+		lines = append(lines, roff(c.usage))
+	}
+	for _, s := range lines {
+		if got, want := italicCaps(s), re.ReplaceAllString(s, `\fI$0\fR`); got != want {
+			t.Errorf("italicCaps(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -89,7 +88,33 @@ func roff(s string) string {
 	return b.String()
 }
 
-var placeholder = regexp.MustCompile(`\b[A-Z]+\b`)
+// italicCaps puts the words in capitals (ROOT, FILE), the ones to
+// replace, in italics. A word is a run of letters, digits and _. (No
+// regexp: its package's start-up would be paid by every niod run.)
+func italicCaps(s string) string {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !isWord(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isWord(s[j]) {
+			j++
+		}
+		if w := s[i:j]; strings.Trim(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+			b.WriteString(`\fI` + w + `\fR`)
+		} else {
+			b.WriteString(w)
+		}
+		i = j
+	}
+	return b.String()
+}
 
 // synopsis is a usage line in roff: niod and the command in bold, the
 // words to replace (ROOT, FILE) in italics.
@@ -106,7 +131,7 @@ func synopsisArgs(name, usage string) string {
 	default:
 		rest = " " + usage
 	}
-	return cmd + placeholder.ReplaceAllString(roff(rest), `\fI$0\fR`)
+	return cmd + italicCaps(roff(rest))
 }
 
 // manDate is the day of the commit niod was built from, else

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"niod/internal/completion"
 	"niod/internal/config"
 	"niod/internal/exitcode"
 )
@@ -73,15 +74,15 @@ var completeArg = map[string]string{
 // completeValues and completeList.
 const (
 	completeKey      = "niod-complete"
-	completeValues   = "values" // one of the values
-	completeList     = "list"   // some of the values, comma-separated
-	completeFiles    = "files"
-	completeDirs     = "dirs"
-	completeUsers    = "users"
-	completeGroups   = "groups"
-	completeHosts    = "hosts"
-	completeCommands = "commands" // a program on PATH
-	completeSignals  = "signals"  // a signal name (values: config.SignalNames)
+	completeValues   = completion.Values // one of the values
+	completeList     = completion.List   // some of the values, comma-separated
+	completeFiles    = completion.Files
+	completeDirs     = completion.Dirs
+	completeUsers    = completion.Users
+	completeGroups   = completion.Groups
+	completeHosts    = completion.Hosts
+	completeCommands = completion.Commands // a program on PATH
+	completeSignals  = "signals"           // a signal name (values: config.SignalNames)
 )
 
 // completeAs says what the value of the flag name of fs completes to.

@@ -9,6 +9,7 @@ import (
 
 	"niod/internal/config"
 	"niod/internal/exitcode"
+	"niod/internal/roff"
 )
 
 // run runs niod with args in process and returns what it printed.
@@ -214,29 +215,6 @@ func TestManPageIsWellFormedRoff(t *testing.T) {
 	}
 }
 
-func TestRoffEscapes(t *testing.T) {
-	for in, want := range map[string]string{
-		`--root`:         `\-\-root`,
-		`a\b`:            `a\eb`,
-		`µs`:             `\[u00B5]s`,
-		`[[ NAME ]] 'x'`: `[[ NAME ]] 'x'`,
-	} {
-		if got := roff(in); got != want {
-			t.Errorf("roff(%q) = %q, want %q", in, got, want)
-		}
-	}
-	p := &roffPage{}
-	p.text(".hidden request")
-	p.text("'another")
-	p.text(`\fBniod\fR`)
-	if got, want := p.b.String(), "\\&.hidden request\n\\&'another\n\\fBniod\\fR\n"; got != want {
-		t.Errorf("text lines = %q, want %q", got, want)
-	}
-	if got := synopsis("run", "[run] [flags] [-- COMMAND [ARG...]]"); got != `\fBniod\fR [\fBrun\fR] [flags] [\-\- \fICOMMAND\fR [\fIARG\fR...]]` {
-		t.Errorf("synopsis of run = %q", got)
-	}
-}
-
 func TestCompletionCommand(t *testing.T) {
 	out, _, code := run("--help")
 	if code != exitcode.OK || !regexp.MustCompile(`(?m)^  niod completion bash\|zsh +print the shell completion script`).MatchString(out) {
@@ -294,17 +272,16 @@ func TestVersionVerbose(t *testing.T) {
 	}
 }
 
-// italicCaps italicises what the pattern \b[A-Z]+\b matches, on every
-// usage line and on edge cases.
-func TestItalicCaps(t *testing.T) {
-	re := regexp.MustCompile(`\b[A-Z]+\b`)
-	lines := []string{"", "ROOT", "-r ROOT", "a_B C_d E", "[-s FILE]... [--json|--live]", "X1 Y é Z", `\-\-only IDS`}
-	for _, c := range commands() {
-		lines = append(lines, roff(c.usage))
+// Every usage line's words in capitals are italicised as \b[A-Z]+\b would.
+func TestSynopsisItalics(t *testing.T) {
+	if got := synopsis("run", "[run] [flags] [-- COMMAND [ARG...]]"); got != `\fBniod\fR [\fBrun\fR] [flags] [\-\- \fICOMMAND\fR [\fIARG\fR...]]` {
+		t.Errorf("synopsis of run = %q", got)
 	}
-	for _, s := range lines {
-		if got, want := italicCaps(s), re.ReplaceAllString(s, `\fI$0\fR`); got != want {
-			t.Errorf("italicCaps(%q) = %q, want %q", s, got, want)
+	re := regexp.MustCompile(`\b[A-Z]+\b`)
+	for _, c := range commands() {
+		s := roff.Escape(c.usage)
+		if got, want := roff.ItalicCaps(s), re.ReplaceAllString(s, `\fI$0\fR`); got != want {
+			t.Errorf("%s: %q, want %q", c.name, got, want)
 		}
 	}
 }

@@ -25,7 +25,6 @@
 package container
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -273,19 +272,11 @@ func podmanCmd(ctx context.Context, args ...string) *exec.Cmd {
 func podman(timeout time.Duration, args ...string) (stdout, stderr string, code int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := podmanCmd(ctx, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return o.String(), e.String(), 0, nil
-	case errors.As(err, &ee) && ee.ExitCode() >= 0 && ctx.Err() == nil:
-		return o.String(), e.String(), ee.ExitCode(), nil
-	default:
-		return o.String(), e.String(), -1, fmt.Errorf("podman %s: %v (stderr: %s)", strings.Join(args, " "), err, engineNoise(e.String()))
+	stdout, stderr, code, err = testbin.Output(ctx, podmanCmd(ctx, args...))
+	if err != nil {
+		err = fmt.Errorf("podman %s: %v (stderr: %s)", strings.Join(args, " "), err, engineNoise(stderr))
 	}
+	return stdout, stderr, code, err
 }
 
 // podmanOK is podman that must exit 0.

@@ -6,12 +6,13 @@ package nspawn
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
+
+	"niod/test/testbin"
 )
 
 // Container is the harness's container of one machine name.
@@ -57,18 +58,11 @@ func (c *Container) Run(stdin []byte, args ...string) (stdout, stderr string, co
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return o.String(), e.String(), 0, nil
-	case errors.As(err, &ee) && ee.ExitCode() >= 0 && ctx.Err() == nil:
-		return o.String(), e.String(), ee.ExitCode(), nil
-	default:
-		return o.String(), e.String(), -1, fmt.Errorf("%s: %v (stderr: %s)", strings.Join(args, " "), err, e.String())
+	stdout, stderr, code, err = testbin.Output(ctx, cmd)
+	if err != nil {
+		err = fmt.Errorf("%s: %v (stderr: %s)", strings.Join(args, " "), err, stderr)
 	}
+	return stdout, stderr, code, err
 }
 
 // RunOK is Run for a command that must exit 0.
@@ -90,4 +84,15 @@ func (c *Container) Write(path string, data []byte, mode, owner string) error {
 		`set -e; mkdir -p "$(dirname "$1")"; umask 077; cat >"$1.new"; chmod "$2" "$1.new"; chown "$3" "$1.new"; mv -f "$1.new" "$1"`,
 		"sh", path, mode, owner)
 	return err
+}
+
+// ParseProps reads `systemctl show -p A,B` output: NAME=VALUE a line.
+func ParseProps(out string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }

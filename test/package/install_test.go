@@ -91,11 +91,8 @@ func ok(t *testing.T, args ...string) bool {
 // write puts data into a file of the container, through stdin.
 func write(t *testing.T, path string, data []byte, mode, owner string) {
 	t.Helper()
-	_, errOut, code, err := ct.Run(data, "sh", "-c",
-		`set -e; mkdir -p "$(dirname "$1")"; umask 077; cat >"$1.new"; chmod "$2" "$1.new"; chown "$3" "$1.new"; mv -f "$1.new" "$1"`,
-		"sh", path, mode, owner)
-	if err != nil || code != 0 {
-		t.Fatalf("write %s: exit %d %v %s", path, code, err, errOut)
+	if err := ct.Write(path, data, mode, owner); err != nil {
+		t.Fatalf("write %s: %v", path, err)
 	}
 }
 
@@ -106,28 +103,7 @@ func show(t *testing.T, prop string) string {
 
 func props(t *testing.T, names ...string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	for _, l := range strings.Split(must(t, "systemctl", "show", "-p", strings.Join(names, ","), unit), "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		done, last := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v (last: %s)", what, timeout, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return nspawn.ParseProps(must(t, "systemctl", "show", "-p", strings.Join(names, ","), unit))
 }
 
 // niodState is what the installed niod status --json says of the service.
@@ -290,7 +266,7 @@ func TestInstall(t *testing.T) {
 	t.Logf("started: %v", p)
 
 	must(t, "systemctl", "reload", unit)
-	eventually(t, 15*time.Second, "ready again after reload", func() (bool, string) {
+	testbin.Eventually(t, 15*time.Second, "ready again after reload", func() (bool, string) {
 		_, state := niodState(t)
 		return state == "ready", state
 	})

@@ -277,32 +277,15 @@ func showInt(t *testing.T, u, prop string) int {
 	return n
 }
 
-// eventually polls cond until it holds or timeout passes; then the test
-// fails with what cond said last.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v (last: %s)", what, timeout, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func waitProps(t *testing.T, u string, timeout time.Duration, want map[string]string) {
 	t.Helper()
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
 	}
-	eventually(t, timeout, fmt.Sprintf("%s %v", u, want), func() (bool, string) {
+	testbin.Eventually(t, timeout, fmt.Sprintf("%s %v", u, want), func() (bool, string) {
 		out := must(t, "systemctl", "show", "-p", strings.Join(keys, ","), u)
-		got := parseProps(out)
+		got := nspawn.ParseProps(out)
 		for k, v := range want {
 			if got[k] != v {
 				return false, strings.ReplaceAll(strings.TrimSpace(out), "\n", " ")
@@ -310,16 +293,6 @@ func waitProps(t *testing.T, u string, timeout time.Duration, want map[string]st
 		}
 		return true, ""
 	})
-}
-
-func parseProps(out string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // cursor marks the journal's current end, for journalSince.
@@ -644,13 +617,13 @@ func TestHungRuntimeRestarted(t *testing.T) {
 			}
 			t0 := time.Now()
 			var second int
-			eventually(t, 30*time.Second, "a new runtime pid", func() (bool, string) {
+			testbin.Eventually(t, 30*time.Second, "a new runtime pid", func() (bool, string) {
 				second = runtimePID(t, niodPID)
 				return second != 0 && second != first, fmt.Sprintf("runtime pid %d", second)
 			})
 			t.Logf("runtime %d hung after 4 s; niod started %d after %v", first, second, time.Since(t0).Round(100*time.Millisecond))
 			// The new one answers (it hangs only 4 s after its own start).
-			eventually(t, 5*time.Second, "the new runtime answers /nio", func() (bool, string) {
+			testbin.Eventually(t, 5*time.Second, "the new runtime answers /nio", func() (bool, string) {
 				s, ok := nioStatus(t, p.password)
 				return ok && s.PID == second, fmt.Sprintf("%+v %v", s, ok)
 			})
@@ -729,7 +702,7 @@ func TestReload(t *testing.T) {
 	writeConf(t, p)
 	must(t, "systemctl", "reload", unit)
 	var s2 status
-	eventually(t, 20*time.Second, "GET /nio shows instance after", func() (bool, string) {
+	testbin.Eventually(t, 20*time.Second, "GET /nio shows instance after", func() (bool, string) {
 		s2, ok = nioStatus(t, p.password)
 		return ok && s2.Instance == "after", fmt.Sprintf("%+v", s2)
 	})
@@ -752,7 +725,7 @@ func TestReload(t *testing.T) {
 	broken.test = []string{"this line is not a setting"}
 	writeConf(t, broken)
 	must(t, "systemctl", "reload", unit)
-	eventually(t, 10*time.Second, "niod reports the broken settings", func() (bool, string) {
+	testbin.Eventually(t, 10*time.Second, "niod reports the broken settings", func() (bool, string) {
 		j := journalSince(t, cur, "-u", unit)
 		return strings.Contains(j, "settings not reloaded"), grepLines(j, "niod")
 	})
@@ -814,7 +787,7 @@ func TestStop(t *testing.T) {
 	start(t)
 	niodPID := showInt(t, unit, "MainPID")
 	var tree []proc
-	eventually(t, 10*time.Second, "niod, the runtime and 3 workers", func() (bool, string) {
+	testbin.Eventually(t, 10*time.Second, "niod, the runtime and 3 workers", func() (bool, string) {
 		tree = userProcs(t, "nio")
 		return len(tree) == 5, fmt.Sprint(tree)
 	})
@@ -915,7 +888,7 @@ func TestSettingsErrorNoRestartLoop(t *testing.T) {
 	want := map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "78", "NRestarts": "0"}
 	waitProps(t, unit, 10*time.Second, want)
 	time.Sleep(restartSec + 2*time.Second)
-	got := parseProps(must(t, "systemctl", "show", "-p", "ActiveState,Result,ExecMainStatus,NRestarts", unit))
+	got := nspawn.ParseProps(must(t, "systemctl", "show", "-p", "ActiveState,Result,ExecMainStatus,NRestarts", unit))
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s=%s %v after the failure, want %s", k, got[k], restartSec+2*time.Second, v)

@@ -3,6 +3,8 @@
 package testbin
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -43,4 +45,21 @@ func BuildNiod(root, out string) (string, error) {
 		return "", fmt.Errorf("cannot build ./cmd/niod (%v):\n%s", err, output)
 	}
 	return out, nil
+}
+
+// Output runs cmd, made with exec.CommandContext(ctx, ...), and returns
+// its stdout, stderr and exit code; err is set, and code is -1, when the
+// command did not run or did not end by itself before ctx was done.
+func Output(ctx context.Context, cmd *exec.Cmd) (stdout, stderr string, code int, err error) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return o.String(), e.String(), 0, nil
+	case errors.As(err, &ee) && ee.ExitCode() >= 0 && ctx.Err() == nil:
+		return o.String(), e.String(), ee.ExitCode(), nil
+	}
+	return o.String(), e.String(), -1, err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -44,13 +43,8 @@ func newCompletionFlags(inv *invocation) *pflag.FlagSet {
 func completionCmd(inv *invocation, args []string) int {
 	c := commandNamed("completion")
 	fs := newCompletionFlags(inv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(inv.stdout, commandHelp(c, fs)+completionHelp)
-			return exitcode.OK
-		}
-		fmt.Fprintf(inv.stderr, "niod completion: %v (see niod completion --help)\n", err)
-		return exitcode.Usage
+	if code, done := parseFlags(c, inv, fs, args, false, completionHelp); done {
+		return code
 	}
 	names := make([]string, len(shells))
 	for i, sh := range shells {

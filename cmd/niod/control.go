@@ -56,13 +56,8 @@ func newControlFlags(c command, inv *invocation) *controlFlags {
 
 // parse parses args, allowing want positional arguments.
 func (cf *controlFlags) parse(c command, inv *invocation, args []string, want int) (int, bool) {
-	if err := cf.fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(inv.stdout, commandHelp(c, cf.fs))
-			return exitcode.OK, true
-		}
-		fmt.Fprintf(inv.stderr, "niod %s: %v (see niod %s --help)\n", c.name, err, c.name)
-		return exitcode.Usage, true
+	if code, done := parseFlags(c, inv, cf.fs, args, false, ""); done {
+		return code, true
 	}
 	if cf.fs.NArg() != want {
 		fmt.Fprintf(inv.stderr, "niod %s: want %d argument(s), got %d (see niod %s --help)\n", c.name, want, cf.fs.NArg(), c.name)

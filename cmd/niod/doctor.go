@@ -55,17 +55,8 @@ func doctorCmd(inv *invocation, args []string) int {
 	c := commandNamed("doctor")
 	df := newDoctorFlags(inv)
 	flags := df.fs
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(inv.stdout, commandHelp(c, flags))
-			return exitcode.OK
-		}
-		fmt.Fprintf(inv.stderr, "niod doctor: %v (see niod doctor --help)\n", err)
-		return exitcode.Usage
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(inv.stderr, "niod doctor: unexpected argument %q (see niod doctor --help)\n", flags.Arg(0))
-		return exitcode.Usage
+	if code, done := parseFlags(c, inv, flags, args, true, ""); done {
+		return code
 	}
 	checks, unknown := doctor.Select(doctor.All(), df.only, df.skip)
 	if len(unknown) > 0 {

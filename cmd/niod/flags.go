@@ -128,16 +128,34 @@ func commandHelp(c command, fs *pflag.FlagSet) string {
 	return text
 }
 
-// parse parses args; it returns an exit code and done when the command must
-// end now (help shown or a usage error).
-func (sf *settingsFlags) parse(c command, inv *invocation, args []string) (code int, done bool) {
-	if err := sf.fs.Parse(args); err != nil {
+// parseFlags parses args into fs for command c: --help prints c's help
+// and more after it, a bad flag is a usage error; with noArgs an argument
+// is one too. done says the command must end now with code.
+func parseFlags(c command, inv *invocation, fs *pflag.FlagSet, args []string, noArgs bool, more string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(inv.stdout, commandHelp(c, sf.fs))
+			fmt.Fprint(inv.stdout, commandHelp(c, fs)+more)
 			return exitcode.OK, true
 		}
 		fmt.Fprintf(inv.stderr, "niod %s: %v (see niod %s --help)\n", c.name, err, c.name)
 		return exitcode.Usage, true
+	}
+	if noArgs && fs.NArg() > 0 {
+		fmt.Fprintf(inv.stderr, "niod %s: unexpected argument %q (see niod %s --help)\n", c.name, fs.Arg(0), c.name)
+		return exitcode.Usage, true
+	}
+	return 0, false
+}
+
+// parse parses args; it returns an exit code and done when the command must
+// end now (help shown or a usage error).
+func (sf *settingsFlags) parse(c command, inv *invocation, args []string) (code int, done bool) {
+	return sf.parseArgs(c, inv, args, false)
+}
+
+func (sf *settingsFlags) parseArgs(c command, inv *invocation, args []string, noArgs bool) (code int, done bool) {
+	if code, done := parseFlags(c, inv, sf.fs, args, noArgs, ""); done {
+		return code, true
 	}
 	if ps := config.DefaultOptions().Apply(sf.flagSources()); len(ps) > 0 {
 		for _, p := range ps {
@@ -150,14 +168,7 @@ func (sf *settingsFlags) parse(c command, inv *invocation, args []string) (code 
 
 // parseNoArgs is parse for a command that takes no arguments.
 func (sf *settingsFlags) parseNoArgs(c command, inv *invocation, args []string) (code int, done bool) {
-	if code, done := sf.parse(c, inv, args); done {
-		return code, true
-	}
-	if sf.fs.NArg() > 0 {
-		fmt.Fprintf(inv.stderr, "niod %s: unexpected argument %q (see niod %s --help)\n", c.name, sf.fs.Arg(0), c.name)
-		return exitcode.Usage, true
-	}
-	return 0, false
+	return sf.parseArgs(c, inv, args, true)
 }
 
 // flagSources returns the options given on the command line.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -27,17 +26,8 @@ func newVersionFlags(inv *invocation) (*pflag.FlagSet, *bool) {
 func versionCmd(inv *invocation, args []string) int {
 	c := commandNamed("version")
 	fs, verbose := newVersionFlags(inv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(inv.stdout, commandHelp(c, fs))
-			return exitcode.OK
-		}
-		fmt.Fprintf(inv.stderr, "niod version: %v (see niod version --help)\n", err)
-		return exitcode.Usage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(inv.stderr, "niod version: unexpected argument %q (see niod version --help)\n", fs.Arg(0))
-		return exitcode.Usage
+	if code, done := parseFlags(c, inv, fs, args, true, ""); done {
+		return code
 	}
 	fmt.Fprintf(inv.stdout, "niod %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if *verbose {

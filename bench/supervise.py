@@ -679,6 +679,16 @@ class Bench:
         if "niod" in res and self.term_codes["niod"] != {143}:
             self.note(f"niod exited with {sorted(self.term_codes['niod'])} on SIGTERM, expected 143")
 
+    def term(self, p, peer):
+        """SIGTERM to p, then its exit: the code and monotonic ns before and after."""
+        t0 = time.monotonic_ns()
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            code = wait_exit(p, self.a.timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{peer} did not exit within {self.a.timeout:g}s of SIGTERM")
+        return code, t0, time.monotonic_ns()
+
     def sigterm_once(self, peer, i):
         argv, cwd = self.sleeper(peer, None)
         # Output to /dev/null, as under hyperfine: no file to flush.
@@ -687,13 +697,7 @@ class Bench:
             child = wait_for(lambda: running_child(p.pid, "sleep"), self.a.timeout,
                              f"sleep 1000 to run under {peer}", proc=p)
             time.sleep(0.05)  # let the supervisor settle in its wait
-            t0 = time.monotonic_ns()
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                code = wait_exit(p, self.a.timeout)
-            except subprocess.TimeoutExpired:
-                raise BenchError(f"{peer} did not exit within {self.a.timeout:g}s of SIGTERM")
-            t1 = time.monotonic_ns()
+            code, t0, t1 = self.term(p, peer)
             self.term_codes.setdefault(peer, set()).add(code)
             st = stat(child)
             if st is not None and st[0] not in "ZX":
@@ -758,13 +762,7 @@ class Bench:
             if len(tree) != self.a.tree_total + 1:
                 raise BenchError(f"the tree has {len(tree)} processes, expected {self.a.tree_total + 1}")
             time.sleep(0.1)  # every process of the tree in pause()
-            t0 = time.monotonic_ns()
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                code = wait_exit(p, self.a.timeout)
-            except subprocess.TimeoutExpired:
-                raise BenchError(f"{peer} did not exit within {self.a.timeout:g}s of SIGTERM")
-            t1 = time.monotonic_ns()
+            code, t0, t1 = self.term(p, peer)
             # Survivors: alive (not a zombie) the moment the supervisor is gone.
             left = outside = 0
             group = tops[0] if tops else None

@@ -93,7 +93,6 @@ func envLookup(environ []string) func(string) string {
 // ask sends one request and returns the answer, or the exit code and the
 // message of why there is none.
 func ask(inv *invocation, name, path string, req control.Request) (control.Answer, int) {
-	req.V = control.Version
 	a, err := control.Ask(path, req, askTimeout)
 	if err != nil {
 		fmt.Fprintf(inv.stderr, "niod %s: %v\n", name, err)
@@ -126,7 +125,7 @@ func controlCmd(name string) func(*invocation, []string) int {
 		}
 		path, err := cf.find(inv)
 		if err != nil {
-			if cf.live || cf.ready {
+			if cf.quiet(name) {
 				return 1
 			}
 			fmt.Fprintf(inv.stderr, "niod %s: %v\n", name, err)
@@ -160,8 +159,14 @@ func controlCmd(name string) func(*invocation, []string) int {
 	}
 }
 
+// quiet says the command answers with its exit code only: status --live
+// or --ready (wait's --ready is what it waits for, not an answer).
+func (cf *controlFlags) quiet(name string) bool {
+	return name == "status" && (cf.live || cf.ready)
+}
+
 func (cf *controlFlags) status(inv *invocation, path string) int {
-	quiet := cf.live || cf.ready
+	quiet := cf.quiet("status")
 	out := inv
 	if quiet {
 		out = &invocation{environ: inv.environ, stdout: io.Discard, stderr: io.Discard}

@@ -165,6 +165,14 @@ func TestControlCommands(t *testing.T) {
 	if code != 69 || !strings.HasPrefix(stderr, "niod status: no niod runs the project "+root+": looked for its control socket at "+n.env["XDG_RUNTIME_DIR"]+"/niod/") {
 		t.Errorf("status after niod exited: exit %d %q", code, stderr)
 	}
+	// wait --ready says so too: its --ready is what it waits for, not a
+	// quiet answer as status's is.
+	if _, stderr, code = n.ctl("wait", "--ready"); code != 69 || !strings.HasPrefix(stderr, "niod wait: no niod runs the project ") {
+		t.Errorf("wait after niod exited: exit %d %q", code, stderr)
+	}
+	if out, stderr, code := n.ctl("status", "--ready"); code != 1 || out != "" || stderr != "" {
+		t.Errorf("status --ready after niod exited: exit %d %q %q, want 1 and nothing", code, out, stderr)
+	}
 	if left := leftIn(t, n.env["XDG_RUNTIME_DIR"]); len(left) != 0 {
 		t.Errorf("left in XDG_RUNTIME_DIR: %v", left)
 	}

@@ -215,16 +215,13 @@ func certCmd(inv *invocation, args []string) int {
 // a warning. An undefined [[ NAME ]] elsewhere does not matter here: one in
 // the port or host is a warning, and the URL then says PORT.
 func restAddress(inv *invocation, root string, files []string) (host, port string, code int) {
-	files = settingsFiles(files, inv.environ)
-	given := len(files) > 0
-	if !given {
-		if _, err := os.Lstat(config.RootPath(root, config.DefaultFile)); err != nil {
-			return "", "", exitcode.OK
-		}
+	req := settingsRequest(inv, root, files)
+	given := len(req.Files) > 0
+	if !given && !hasDefaultSettings(root) {
+		return "", "", exitcode.OK
 	}
-	req := config.Request{Root: root, Files: files, Environ: inv.environ,
-		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0,
-		Flags: []config.OptionSource{{Key: "allow_undefined", Text: "true", Origin: config.Origin{File: "niod cert"}}}}
+	req.Strict = os.Geteuid() == 0
+	req.Flags = []config.OptionSource{{Key: "allow_undefined", Text: "true", Origin: config.Origin{File: "niod cert"}}}
 	l, ps := config.Load(req)
 	if len(ps) > 0 {
 		if given {

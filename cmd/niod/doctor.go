@@ -65,8 +65,7 @@ func doctorCmd(inv *invocation, args []string) int {
 	}
 	h := &doctor.Host{Root: "/", Euid: os.Geteuid()}
 	h.InContainer, _ = doctor.DetectContainer(h)
-	req := config.Request{Root: projectRoot(df.root, inv.environ), Files: settingsFiles(df.settings, inv.environ), Environ: inv.environ,
-		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
+	req := settingsRequest(inv, projectRoot(df.root, inv.environ), df.settings)
 	if flags.Changed("user") {
 		req.Flags = []config.OptionSource{{Key: "user", Text: df.user, Origin: config.Origin{File: "--user"}}}
 	}

@@ -189,9 +189,17 @@ func (sf *settingsFlags) request(inv *invocation) config.Request {
 	// As root, niod takes none of its own options from a file another
 	// user could have written: the runtime's user must not be able to
 	// decide what niod does as root.
-	return config.Request{Root: projectRoot(sf.root, inv.environ), Files: settingsFiles(sf.settings, inv.environ),
-		Environ: inv.environ, Flags: sf.flagSources(),
-		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}, Strict: os.Geteuid() == 0}
+	req := settingsRequest(inv, projectRoot(sf.root, inv.environ), sf.settings)
+	req.Flags, req.Strict = sf.flagSources(), os.Geteuid() == 0
+	return req
+}
+
+// settingsRequest reads the project at root with the -s files given, else
+// those of NIOD_SETTINGS; NIOD_ROOT and NIOD_SETTINGS are niod's own, not
+// options.
+func settingsRequest(inv *invocation, root string, files []string) config.Request {
+	return config.Request{Root: root, Files: settingsFiles(files, inv.environ), Environ: inv.environ,
+		EnvSkip: map[string]bool{"NIOD_ROOT": true, "NIOD_SETTINGS": true}}
 }
 
 // settingsFiles are the -s files given, else those of NIOD_SETTINGS

@@ -68,14 +68,6 @@ func groupCommands(cmds []Command, body func(Command) string) (names [][]string,
 	return names, bodies
 }
 
-func quoteWords(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = shell.Quote(w)
-	}
-	return strings.Join(q, " ")
-}
-
 // Bash is the bash script: the flags and arguments of each
 // command as data, then the one function that reads a command line.
 func Bash(cmds []Command) string {
@@ -94,7 +86,7 @@ func Bash(cmds []Command) string {
 	for i, c := range cmds {
 		names[i] = c.Name
 	}
-	fmt.Fprintf(&b, "# __niod_commands prints niod's commands.\n__niod_commands() {\n\techo %s\n}\n\n", quoteWords(names))
+	fmt.Fprintf(&b, "# __niod_commands prints niod's commands.\n__niod_commands() {\n\techo %s\n}\n\n", shell.Join(names))
 
 	b.WriteString("# __niod_flags COMMAND prints the flags of COMMAND, one a line; those that\n# take a value end in \"=\".\n__niod_flags() {\n\tcase $1 in\n")
 	groups, bodies := groupCommands(cmds, func(c Command) string {
@@ -109,7 +101,7 @@ func Bash(cmds []Command) string {
 			}
 			words = append(words, "--"+f.Long+eq)
 		}
-		return "\t\tprintf '%s\\n' " + quoteWords(words) + "\n"
+		return "\t\tprintf '%s\\n' " + shell.Join(words) + "\n"
 	})
 	writeBashCases(&b, groups, bodies)
 	b.WriteString("\tesac\n}\n\n")
@@ -151,7 +143,7 @@ __niod_args() {
 	groups, bodies = groupCommands(cmds, func(c Command) string {
 		switch c.Args {
 		case ArgsValues:
-			return "\t\t(( $2 == 1 && $3 == 0 )) && __niod_words " + quoteWords(c.Values) + "\n"
+			return "\t\t(( $2 == 1 && $3 == 0 )) && __niod_words " + shell.Join(c.Values) + "\n"
 		case ArgsCommandLine:
 			return "\t\tif (( $3 == 1 )); then __niod_compgen -c; elif (( $3 > 1 )); then __niod_files; fi\n"
 		}
@@ -173,9 +165,9 @@ func writeBashCases(b *strings.Builder, groups [][]string, bodies []string) {
 func bashAction(kind string, values []string) string {
 	switch kind {
 	case Values:
-		return "__niod_words " + quoteWords(values)
+		return "__niod_words " + shell.Join(values)
 	case List:
-		return "__niod_list " + quoteWords(values)
+		return "__niod_list " + shell.Join(values)
 	case Files:
 		return "__niod_files"
 	case Dirs:
@@ -320,7 +312,7 @@ func Zsh(cmds []Command) string {
 		}
 		switch c.Args {
 		case ArgsValues:
-			body.WriteString(" \\\n\t\t" + zshQuote("1:"+c.Name+" argument:("+quoteWords(c.Values)+")"))
+			body.WriteString(" \\\n\t\t" + zshQuote("1:"+c.Name+" argument:("+shell.Join(c.Values)+")"))
 		case ArgsCommandLine:
 			body.WriteString(" \\\n\t\t" + zshQuote("*::the runtime's command line:_normal"))
 		}
@@ -392,9 +384,9 @@ func zshSpec(f Flag) string {
 func zshAction(name, kind string, values []string) string {
 	switch kind {
 	case Values:
-		return "(" + quoteWords(values) + ")"
+		return "(" + shell.Join(values) + ")"
 	case List:
-		return "_values -s , " + name + " " + quoteWords(values)
+		return "_values -s , " + name + " " + shell.Join(values)
 	case Files:
 		return "_files"
 	case Dirs:

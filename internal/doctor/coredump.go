@@ -33,8 +33,9 @@ func RecordCoreLimit() {
 // coredumpFix is what the warnings of systemd-coredump's storage say.
 const coredumpFix = "mkdir -p /etc/systemd/coredump.conf.d && printf '[Coredump]\\nStorage=none\\n' > /etc/systemd/coredump.conf.d/nio.conf"
 
-// discardFix routes core dumps nowhere.
-var discardFix = sysctlFix("kernel.core_pattern=|/bin/false")
+// discardFix routes core dumps nowhere: sysctlFix("kernel.core_pattern=|/bin/false"),
+// written out so that no niod start computes it.
+const discardFix = `sysctl -w 'kernel.core_pattern=|/bin/false' && echo 'kernel.core_pattern=|/bin/false' >> ` + sysctlFile
 
 // CoreChecks are the checks of core dumps: a dump of niod or of the
 // runtime holds the secrets they had in memory.

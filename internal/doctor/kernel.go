@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"niod/internal/shell"
 	"strconv"
 	"strings"
 )
@@ -103,24 +104,11 @@ func sysctlCheck(h *Host, name, missing, want string, judge func(int) (Status, s
 
 // sysctlFix sets the sysctls ("NAME=VALUE") now and for the next boots.
 func sysctlFix(assignments ...string) string {
-	words := strings.Join(shellWords(assignments), " ")
+	words := shell.Join(assignments)
 	if len(assignments) == 1 {
 		return fmt.Sprintf("sysctl -w %s && echo %s >> %s", words, words, sysctlFile)
 	}
 	return fmt.Sprintf("sysctl -w %s && printf '%%s\\n' %s >> %s", words, words, sysctlFile)
-}
-
-// shellWords quotes each word for a POSIX shell where it needs it.
-func shellWords(words []string) []string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/=:,+@%") == "" {
-			out[i] = w
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-	}
-	return out
 }
 
 // protectedFiles are the fs.protected_* sysctls and the value each should

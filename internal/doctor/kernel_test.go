@@ -171,8 +171,8 @@ func TestSysctlFixQuotes(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if got := shellWords([]string{"it's", ""}); !reflect.DeepEqual(got, []string{`'it'\''s'`, "''"}) {
-		t.Errorf("shellWords: %q", got)
+	if discardFix != sysctlFix("kernel.core_pattern=|/bin/false") {
+		t.Errorf("discardFix %q is not sysctlFix's", discardFix)
 	}
 }
 

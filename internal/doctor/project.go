@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"niod/internal/config"
+	"niod/internal/health"
 	"niod/internal/plan"
 	"niod/internal/privs"
 	"niod/internal/securefile"
@@ -180,7 +181,7 @@ func projectWriters(h *Host, l *config.Loaded) Finding {
 	}
 	if len(mine) > 0 && f.Status == OK {
 		f.Status, f.Summary = Warn, "the runtime's user can change the code it runs"
-		f.Fix = "chown -R root: " + strings.Join(shellWords(mine), " ") + " (the runtime only reads its code; give it a data directory of its own to write)"
+		f.Fix = "chown -R root: " + shell.Join(mine) + " (the runtime only reads its code; give it a data directory of its own to write)"
 	}
 	return f
 }
@@ -263,8 +264,7 @@ func apiExposure(h *Host, l *config.Loaded) Finding {
 		return Finding{Status: Skip, Summary: "no [rest] port: the runtime serves no API"}
 	}
 	host := restText(l, "host")
-	switch host {
-	case "", "0.0.0.0", "::", "[::]", "*":
+	if health.IsWildcard(host) {
 		return Finding{Status: Warn, Summary: "the API listens on every address", Evidence: []string{"[rest] host = " + host},
 			Fix: "set [rest] host to the one address clients use (127.0.0.1 behind a proxy)"}
 	}

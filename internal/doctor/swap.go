@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"niod/internal/shell"
 	"os"
 	"path"
 	"path/filepath"
@@ -106,7 +107,7 @@ func swapEncrypted(h *Host) Finding {
 			Status:   Warn,
 			Summary:  "unencrypted swap: secrets in memory can be written to disk",
 			Evidence: evidence,
-			Fix:      fmt.Sprintf("swapoff %s and remove %s from /etc/fstab, or use zram or encrypted swap (/etc/crypttab)", strings.Join(shellWords(clear), " "), them),
+			Fix:      fmt.Sprintf("swapoff %s and remove %s from /etc/fstab, or use zram or encrypted swap (/etc/crypttab)", shell.Join(clear), them),
 		}
 	case zram == len(entries):
 		return Finding{Status: OK, Summary: "swap is zram, in memory", Evidence: evidence}

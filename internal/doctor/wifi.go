@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"niod/internal/shell"
 	"os"
 	"path"
 	"slices"
@@ -299,16 +300,16 @@ func (n wifiNet) removal() string {
 			return generated
 		}
 		if n.conn == "" {
-			return "rm " + wifiShellQuote(n.file) + " && nmcli connection reload"
+			return "rm " + shell.Quote(n.file) + " && nmcli connection reload"
 		}
-		return "nmcli connection delete " + wifiShellQuote(n.conn)
+		return "nmcli connection delete " + shell.Quote(n.conn)
 	case wifiFromWPA:
 		if strings.HasPrefix(n.file, "/run/netplan/") {
 			return generated
 		}
 		return fmt.Sprintf("delete its network block at %s:%d", n.file, n.line)
 	}
-	return "iwctl known-networks " + wifiShellQuote(n.ssid) + " forget"
+	return "iwctl known-networks " + shell.Quote(n.ssid) + " forget"
 }
 
 // wifiRank orders statuses worst first; an unknown network ranks below
@@ -458,14 +459,6 @@ func wifiPlural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// wifiShellQuote quotes s for a shell when it needs it.
-func wifiShellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:/@%+=-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func wifiIsHex(s string) bool {

@@ -356,11 +356,6 @@ func TestWiFiNames(t *testing.T) {
 			t.Errorf("name of %+v = %s, want %s", tt.n, got, tt.want)
 		}
 	}
-	for s, want := range map[string]string{"guest": "guest", "Warehouse WEP": "'Warehouse WEP'", "it's": `'it'\''s'`, "": "''"} {
-		if got := wifiShellQuote(s); got != want {
-			t.Errorf("wifiShellQuote(%q) = %s, want %s", s, got, want)
-		}
-	}
 	if got := wifiList([]string{"a", "b", "c", "d", "e"}); got != "a, b, c and 2 more" {
 		t.Errorf("wifiList = %s", got)
 	}

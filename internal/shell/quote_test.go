@@ -27,3 +27,9 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestJoin(t *testing.T) {
+	if got := Join([]string{"swapoff", "/swap file", "it's", ""}); got != `swapoff '/swap file' 'it'\''s' ''` {
+		t.Errorf("Join: %s", got)
+	}
+}

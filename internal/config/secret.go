@@ -63,6 +63,11 @@ func IsKeyMaterial(text string) bool {
 // a secret in that file (a [[ reference ]] or a key file's path does not).
 func HoldsSecret(key, raw string) bool { return holdsSecretLiteral(&Value{Key: key, Raw: raw}) }
 
+// HoldsSecret reports whether the value, as written in its file, puts a
+// secret there: as HoldsSecret, and also when it is secret only because a
+// secret value refers to it (DB = text for password = [[DB]]).
+func (v *Value) HoldsSecret() bool { return holdsSecretLiteral(v) }
+
 // holdsSecretLiteral reports whether a value as written in its file is a
 // secret itself, rather than a reference to one kept elsewhere: a private
 // key, or text besides references in a value that is secret as a whole (by

@@ -48,7 +48,7 @@ func secretFiles(l *config.Loaded) []string {
 	var out []string
 	seen := map[string]bool{}
 	l.Settings.All(func(_ *config.Section, v *config.Value) {
-		if v.Origin.File == "" || !config.HoldsSecret(v.Key, v.Raw) {
+		if v.Origin.File == "" || !v.HoldsSecret() {
 			return
 		}
 		if p := config.RootPath(l.Root, v.Origin.File); !seen[p] {

@@ -80,6 +80,11 @@ func TestSecretsInGit(t *testing.T) {
 	if f := find(t, h, "secrets.vcs"); f.Status != Fail || !strings.Contains(f.Fix, "git rm --cached") {
 		t.Errorf("committed: %+v", f)
 	}
+	// A value secret only because a secret refers to it is one too.
+	h3 := loadProject(t, map[string]string{"nio.conf": "[security]\nadmin_password = [[DB]]\n[user_defined]\nDB = hunter2hunter2\n"}, "nio.conf")
+	if got := secretFiles(h3.Settings); len(got) != 1 || got[0] != filepath.Join(h3.Settings.Root, "nio.conf") {
+		t.Errorf("a secret by reference: secret files %v", got)
+	}
 	// A file of references only holds no secret.
 	h2 := loadProject(t, map[string]string{"nio.conf": "[security]\nadmin_password = [[ADMIN_PASSWORD]]\n[user_defined]\nADMIN_PASSWORD =\n"}, "nio.conf")
 	if f := find(t, h2, "secrets.vcs"); f.Status != OK || f.Summary != "no settings file holds a secret as written" {

@@ -55,7 +55,7 @@ func NewMemfd(payload []byte) (*Handoff, error) {
 // owned by niod's user (the runtime's, after the privilege drop). It warns
 // through warn when base is not on a memory file system (tmpfs or ramfs).
 func NewFile(payload []byte, base string, warn func(string)) (*Handoff, error) {
-	if !onMemoryFS(base) {
+	if !rundir.InMemory(base) {
 		warn(fmt.Sprintf("%s is not on tmpfs: the settings file with its secrets may reach the disk", base))
 	}
 	dir, err := rundir.Make(base, "handoff")
@@ -97,12 +97,4 @@ func (h *Handoff) Close() error {
 		return os.RemoveAll(h.dir)
 	}
 	return nil
-}
-
-func onMemoryFS(dir string) bool {
-	var st unix.Statfs_t
-	if unix.Statfs(dir, &st) != nil {
-		return false
-	}
-	return st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"niod/internal/rundir"
 )
 
 func TestMemfdIsSealed(t *testing.T) {
@@ -44,8 +46,8 @@ func TestFileHandoff(t *testing.T) {
 	if dir.Mode().Perm() != 0o700 {
 		t.Errorf("dir mode %v", dir.Mode())
 	}
-	if onMemoryFS(base) == (len(warned) > 0) {
-		t.Errorf("warning %v does not match tmpfs=%v", warned, onMemoryFS(base))
+	if rundir.InMemory(base) == (len(warned) > 0) {
+		t.Errorf("warning %v does not match tmpfs=%v", warned, rundir.InMemory(base))
 	}
 	h.Close()
 	if _, err := os.Stat(h.dir); !os.IsNotExist(err) {

@@ -46,15 +46,18 @@ func base(getenv func(string) string, inMemory func(string) bool) string {
 	return "/tmp"
 }
 
-// onMemoryFS says whether dir is a directory on tmpfs or ramfs that
+// InMemory says whether dir is on a memory file system (tmpfs or ramfs):
+// what is written there never reaches a disk.
+func InMemory(dir string) bool {
+	var fs unix.Statfs_t
+	return unix.Statfs(dir, &fs) == nil && (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.RAMFS_MAGIC)
+}
+
+// onMemoryFS says whether dir is a directory in memory (InMemory) that
 // everyone may make entries in, each their own (mode 1777, as /tmp).
 func onMemoryFS(dir string) bool {
-	var fs unix.Statfs_t
 	var st unix.Stat_t
-	if unix.Statfs(dir, &fs) != nil || unix.Stat(dir, &st) != nil {
-		return false
-	}
-	return (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.RAMFS_MAGIC) && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o7777 == 0o1777
+	return InMemory(dir) && unix.Stat(dir, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o7777 == 0o1777
 }
 
 // Make creates a new 0700 directory under base for kind (a word without

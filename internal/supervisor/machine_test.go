@@ -781,3 +781,16 @@ func TestNoHealthTickerWhenNothingIsWatched(t *testing.T) {
 		t.Errorf("the health check does not go on: %v", f.out)
 	}
 }
+
+// A start by hand forgets the failures in a row, in the back-off and in
+// what niod status shows.
+func TestStartRequestForgetsFailures(t *testing.T) {
+	f := reachState(t, BackingOff)
+	if f.m.Snapshot(f.now).Failures == 0 {
+		t.Fatal("setup: no failures while backing off")
+	}
+	f.step(Request{Op: OpStart})
+	if n := f.m.Snapshot(f.now).Failures; n != 0 {
+		t.Errorf("failures %d after a start request", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"niod/internal/exitcode"
 	"niod/internal/logging"
 )
 
@@ -83,7 +84,7 @@ func (m *Machine) stepFailed(k, code int, why string, now time.Time) {
 	m.log(zapcore.ErrorLevel, "pre_start step failed", logging.String("step", m.stepText(k)), logging.String("exit", why))
 	m.started = time.Time{}
 	if code == 0 {
-		code = int(syscall.SIGKILL) + 128
+		code = exitcode.SignalBase + int(syscall.SIGKILL)
 	}
 	m.ended(code, 0, now, fmt.Sprintf("pre_start step %d (%s) %s", k, filepath.Base(m.steps[k-1].Args[0]), why))
 }

@@ -171,7 +171,7 @@ func (m *Machine) request(r Request, now time.Time) {
 		switch m.state {
 		case Stopped, BackingOff:
 			m.log(zapcore.InfoLevel, "starting the runtime on request")
-			m.policy.Reset()
+			m.resetFailures()
 			m.do(Cancel{TimerRestart})
 			m.start()
 		case StoppingToIdle:
@@ -181,15 +181,13 @@ func (m *Machine) request(r Request, now time.Time) {
 		switch {
 		case m.state.up():
 			m.log(zapcore.InfoLevel, "restarting the runtime on request")
-			m.policy.Reset()
-			m.failures = 0
+			m.resetFailures()
 			m.why, m.restartAt = "a restart request", now
 			m.beginStop(StoppingToRestart, 0)
 		case m.state == Stopped || m.state == BackingOff:
 			m.request(Request{Op: OpStart}, now)
 		case m.state == StoppingToIdle || m.state == StoppingToRestart:
-			m.policy.Reset()
-			m.failures = 0
+			m.resetFailures()
 			m.state, m.restartAt = StoppingToRestart, now
 		}
 	case OpReload:
@@ -197,4 +195,11 @@ func (m *Machine) request(r Request, now time.Time) {
 	case OpSignal:
 		m.forward(r.Sig)
 	}
+}
+
+// resetFailures forgets the failures in a row: an operator started or
+// restarted the runtime by hand, so the back-off and niod status start over.
+func (m *Machine) resetFailures() {
+	m.policy.Reset()
+	m.failures = 0
 }

@@ -64,7 +64,7 @@ func Release() (uint64, error) {
 // PERMS OFFSET MAJ:MIN INODE PATH" a line, numbers in hex but the inode.
 func ProgramRegions(maps []byte, major, minor uint32, ino uint64) []Region {
 	var out []Region
-	dev := fmt.Sprintf("%02x:%02x", major, minor)
+	dev, inode := fmt.Sprintf("%02x:%02x", major, minor), strconv.FormatUint(ino, 10)
 	for len(maps) > 0 {
 		line := maps
 		if i := bytes.IndexByte(maps, '\n'); i >= 0 {
@@ -73,7 +73,7 @@ func ProgramRegions(maps []byte, major, minor uint32, ino uint64) []Region {
 			maps = nil
 		}
 		f := strings.Fields(string(line))
-		if len(f) < 6 || f[3] != dev || f[4] != strconv.FormatUint(ino, 10) {
+		if len(f) < 6 || f[3] != dev || f[4] != inode {
 			continue
 		}
 		if perms := f[1]; len(perms) != 4 || perms[1] != '-' || perms[3] != 'p' {

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"niod/internal/proctree"
 )
 
 // Drop makes the whole process (every thread) u for good: capability
@@ -135,15 +137,9 @@ func NoCoreDumps() error {
 // SwapOn reports whether any swap space is active: secrets in memory could
 // then be written to disk.
 func SwapOn() bool {
-	// Plain system calls: os.File would register /proc/swaps with the
-	// poller first. The header and one entry fit in the buffer.
-	fd, err := unix.Open("/proc/swaps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
+	// The header and one entry fit in the buffer.
 	buf := make([]byte, 512)
-	n, err := unix.Read(fd, buf)
+	n, err := proctree.ReadFile("/proc/swaps", buf)
 	if err != nil || n <= 0 {
 		return false
 	}

@@ -51,7 +51,7 @@ func Snapshot() ([]Proc, error) {
 // readStat parses /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
 // comm may itself hold spaces and parentheses.
 func readStat(pid int, buf []byte) (Proc, bool) {
-	n, err := readProc("/proc/"+strconv.Itoa(pid)+"/stat", buf)
+	n, err := ReadFile("/proc/"+strconv.Itoa(pid)+"/stat", buf)
 	if err != nil {
 		return Proc{}, false // gone meanwhile
 	}
@@ -162,10 +162,10 @@ func HasChildren() bool {
 	return !errors.Is(err, unix.ECHILD)
 }
 
-// readProc reads a /proc file of one page or less into buf with plain
+// ReadFile reads a /proc file of one page or less into buf with plain
 // system calls: open, read, close. (os.File would register it with the
 // poller first, seven system calls more a file.)
-func readProc(path string, buf []byte) (int, error) {
+func ReadFile(path string, buf []byte) (int, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, err

@@ -176,7 +176,7 @@ func TestReadAllGrows(t *testing.T) {
 	if err != nil || len(got) < len(want)/2 || string(got[:20]) != string(want[:20]) {
 		t.Errorf("readAll: %d bytes, %v (os.ReadFile: %d)", len(got), err, len(want))
 	}
-	if n, err := readProc("/proc/self/maps", make([]byte, 16)); n != 16 || err != nil {
+	if n, err := ReadFile("/proc/self/maps", make([]byte, 16)); n != 16 || err != nil {
 		t.Errorf("readProc: %d, %v", n, err)
 	}
 	if _, err := readAll("/proc/self/no such file", nil); err == nil {

@@ -82,11 +82,15 @@ func candidates(getenv func(string) string, euid int, roots, run []string) []str
 	dirs = append(dirs, run...)
 	// The client's temporary directory may not be niod's: try /tmp too.
 	dirs = append(dirs, userTempDir(tempDir(getenv), euid), userTempDir("/tmp", euid))
+	names := make([]string, len(roots))
+	for i, r := range roots {
+		names[i] = SocketName(r)
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, d := range dirs {
-		for _, r := range roots {
-			p := filepath.Join(d, SocketName(r))
+		for _, name := range names {
+			p := filepath.Join(d, name)
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)

@@ -102,9 +102,11 @@ func complFlags(fs *pflag.FlagSet) []completion.Flag {
 		}
 		if a := f.Annotations[completeKey]; len(a) > 0 {
 			cf.Kind, cf.Values = a[0], a[1:]
-			if cf.Kind == completeSignals {
-				cf.Kind, cf.Values = completion.Values, config.SignalNames()
-			}
+		} else if kind, values, ok := optionCompletion(f.Name); ok {
+			cf.Kind, cf.Values = kind, values
+		}
+		if cf.Kind == completeSignals {
+			cf.Kind, cf.Values = completion.Values, config.SignalNames()
 		}
 		out = append(out, cf)
 	})

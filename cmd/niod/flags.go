@@ -43,15 +43,13 @@ func newFlagSet(c command, inv *invocation) *settingsFlags {
 		if spec.Default != "" && spec.Arg != "bool" {
 			help += " (default " + spec.Default + ")"
 		}
-		fs.VarP(&optionValue{text: p, kind: spec.Arg}, spec.Flag(), short, help)
+		name := spec.Flag()
+		fs.VarP(&optionValue{text: p, kind: spec.Arg}, name, short, help)
 		if spec.Arg == "bool" {
-			fs.Lookup(spec.Flag()).NoOptDefVal = "true"
+			fs.Lookup(name).NoOptDefVal = "true"
 		}
-		if choices := config.OptionChoices(spec.Key); choices != nil {
-			completeAs(fs, spec.Flag(), completeValues, choices...)
-		} else if kind, ok := completeArg[spec.Arg]; ok {
-			completeAs(fs, spec.Flag(), kind)
-		}
+		// What an option's value completes to comes from its spec when
+		// the completions are written (optionCompletion), not at every run.
 	}
 	completeAs(fs, "root", completeDirs)
 	completeAs(fs, "settings", completeFiles)
@@ -84,6 +82,22 @@ const (
 	completeCommands = completion.Commands // a program on PATH
 	completeSignals  = "signals"           // a signal name (values: config.SignalNames)
 )
+
+// optionCompletion is what the value of the option whose flag is name
+// completes to: its choices, else what its kind of value is.
+func optionCompletion(name string) (kind string, values []string, ok bool) {
+	for _, spec := range config.OptionSpecs() {
+		if spec.Flag() != name {
+			continue
+		}
+		if choices := config.OptionChoices(spec.Key); choices != nil {
+			return completeValues, choices, true
+		}
+		kind, ok := completeArg[spec.Arg]
+		return kind, nil, ok
+	}
+	return "", nil, false
+}
 
 // completeAs says what the value of the flag name of fs completes to.
 func completeAs(fs *pflag.FlagSet, name, kind string, values ...string) {

@@ -142,7 +142,7 @@ func coredumpConf(h *Host) (storage, origin string, err error) {
 	}
 	storage = "external"
 	for _, f := range files {
-		text, err := readText(h, f)
+		text, err := h.ReadFile(f)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

@@ -3,7 +3,6 @@ package doctor
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"niod/internal/shell"
 	"strconv"
@@ -167,18 +166,5 @@ func errReason(err error) string {
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
 	}
-	if errors.Is(err, io.EOF) {
-		return "empty file"
-	}
 	return err.Error()
-}
-
-// readText reads p under the host's root; an empty file is empty text,
-// not an error.
-func readText(h *Host, p string) (string, error) {
-	s, err := h.ReadFile(p)
-	if errors.Is(err, io.EOF) {
-		return "", nil
-	}
-	return s, err
 }

@@ -75,7 +75,7 @@ func listeners(h *Host) Finding {
 	var exposed []string
 	seen := map[string]bool{}
 	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		text, err := readText(h, p)
+		text, err := h.ReadFile(p)
 		if err != nil {
 			// A kernel without IPv6 has no tcp6.
 			if p == "/proc/net/tcp6" && errors.Is(err, fs.ErrNotExist) {

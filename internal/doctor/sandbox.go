@@ -68,7 +68,7 @@ func fullCapabilities(h *Host) (full bool, evidence []string, ok bool) {
 	if err != nil || n < 0 || n > 1023 {
 		return false, nil, false
 	}
-	status, err := readText(h, "/proc/self/status")
+	status, err := h.ReadFile("/proc/self/status")
 	if err != nil {
 		return false, nil, false
 	}

@@ -32,7 +32,7 @@ func sshSettings(h *Host) (map[string]sshSetting, string, error) {
 		if depth > 16 {
 			return p, errors.New("Include nested too deep")
 		}
-		text, err := readText(h, p)
+		text, err := h.ReadFile(p)
 		if err != nil {
 			return p, err
 		}

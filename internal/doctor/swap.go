@@ -66,7 +66,7 @@ func unescapeOctal(s string) string {
 // all, zram (compressed memory), or a device-mapper device that is, or
 // stacks on (LVM on LUKS), a dm-crypt device.
 func swapEncrypted(h *Host) Finding {
-	text, err := readText(h, "/proc/swaps")
+	text, err := h.ReadFile("/proc/swaps")
 	if errors.Is(err, fs.ErrNotExist) {
 		return Finding{Status: OK, Summary: "swap is off", Evidence: []string{"/proc/swaps: absent (a kernel without swap)"}}
 	}
@@ -173,11 +173,10 @@ func dmByName(h *Host, name string) (string, []string) {
 // one, through /sys/block/DM/slaves; depth stops a loop.
 func dmCrypt(h *Host, dm string, depth int) (bool, []string) {
 	p := "/sys/block/" + dm + "/dm/uuid"
-	text, err := readText(h, p) // a device made without a uuid has an empty one
+	uuid, err := h.Line(p) // a device made without a uuid has an empty one
 	if err != nil {
 		return false, []string{"cannot read " + p + ": " + errReason(err)}
 	}
-	uuid, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
 	ev := []string{p + ": " + uuid}
 	if strings.HasPrefix(uuid, "CRYPT-") {
 		return true, ev

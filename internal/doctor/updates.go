@@ -69,7 +69,7 @@ func unattendedUpdates(h *Host) Finding {
 	value, origin := "", ""
 	for _, name := range names {
 		p := aptConfDir + "/" + name
-		text, err := readText(h, p)
+		text, err := h.ReadFile(p)
 		if err != nil {
 			return cannotRead(p, err)
 		}

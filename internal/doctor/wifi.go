@@ -3,7 +3,6 @@ package doctor
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"niod/internal/shell"
 	"os"
@@ -213,11 +212,7 @@ func wifiUnknown(h *Host, file string, from wifiSource, verb string, err error) 
 		n.why, n.root = "cannot "+verb+" it: run as root", true
 		return n
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	n.why = "cannot " + verb + " it: " + err.Error()
+	n.why = "cannot " + verb + " it: " + errReason(err)
 	return n
 }
 
@@ -244,7 +239,7 @@ func wifiFiles(h *Host, dir string, from wifiSource, keep func(name string) bool
 // wifiRead reads file; one that cannot be read is an unknown network.
 func wifiRead(h *Host, file string, from wifiSource) (string, []wifiNet) {
 	text, err := h.ReadFile(file)
-	if err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
+	if err != nil {
 		return "", []wifiNet{wifiUnknown(h, file, from, "read", err)}
 	}
 	return text, nil

@@ -239,7 +239,7 @@ func runtimeRoot(h *Host, l *config.Loaded) Finding {
 
 func tlsAPI(h *Host, l *config.Loaded) Finding {
 	tls, ps := plan.CheckTLS(l)
-	host := restText(l, "host")
+	host, _ := plan.RestValue(l, "host")
 	switch {
 	case len(ps) > 0:
 		f := Finding{Status: Fail, Summary: "the API's certificate is not usable"}
@@ -260,10 +260,10 @@ func tlsAPI(h *Host, l *config.Loaded) Finding {
 }
 
 func apiExposure(h *Host, l *config.Loaded) Finding {
-	if restText(l, "port") == "" {
+	if port, _ := plan.RestValue(l, "port"); port == "" {
 		return Finding{Status: Skip, Summary: "no [rest] port: the runtime serves no API"}
 	}
-	host := restText(l, "host")
+	host, _ := plan.RestValue(l, "host")
 	if health.IsWildcard(host) {
 		return Finding{Status: Warn, Summary: "the API listens on every address", Evidence: []string{"[rest] host = " + host},
 			Fix: "set [rest] host to the one address clients use (127.0.0.1 behind a proxy)"}
@@ -312,13 +312,6 @@ func weakCredentials(h *Host, l *config.Loaded) Finding {
 		f.Summary = "a weak password in the settings"
 	}
 	return f
-}
-
-func restText(l *config.Loaded, key string) string {
-	if v := l.Settings.Lookup("rest", key); v != nil {
-		return strings.TrimSpace(v.Text)
-	}
-	return ""
 }
 
 func loopback(host string) bool {

@@ -112,11 +112,11 @@ func healthTarget(l *config.Loaded) (url, ca string) {
 	case "none":
 		return "", ""
 	case "":
-		port, _ := restValue(l, "port")
+		port, _ := RestValue(l, "port")
 		if port == "" {
 			return "", ""
 		}
-		host, _ := restValue(l, "host")
+		host, _ := RestValue(l, "host")
 		url = health.DefaultURL(host, port, files.Cert != "")
 	}
 	if !strings.HasPrefix(url, "https:") {
@@ -125,8 +125,9 @@ func healthTarget(l *config.Loaded) (url, ca string) {
 	return url, ca
 }
 
-// restValue is a [rest] value, trimmed, and where it was set.
-func restValue(l *config.Loaded, key string) (string, config.Origin) {
+// RestValue is [rest] KEY of the settings, trimmed, and where it was set;
+// "" when it is not.
+func RestValue(l *config.Loaded, key string) (string, config.Origin) {
 	if v := l.Settings.Lookup("rest", key); v != nil {
 		return strings.TrimSpace(v.Text), v.Origin
 	}

@@ -30,8 +30,8 @@ type TLS struct {
 // warning, or a problem with [niod] require_tls.
 func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
 	out := TLS{Files: tlsFiles(l)}
-	_, certAt := restValue(l, "ssl_certificate")
-	_, keyAt := restValue(l, "ssl_private_key")
+	_, certAt := RestValue(l, "ssl_certificate")
+	_, keyAt := RestValue(l, "ssl_private_key")
 	switch f := out.Files; {
 	case f.Cert == "" && f.Key == "":
 		out.Files = tlscheck.Files{}
@@ -39,7 +39,7 @@ func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
 			return out, config.Problems{{Origin: l.Options.Origins["require_tls"],
 				Msg: "require_tls is set but [rest] ssl_certificate and ssl_private_key are empty (niod cert makes them)"}}
 		}
-		if port, _ := restValue(l, "port"); port != "" {
+		if port, _ := RestValue(l, "port"); port != "" {
 			out.Warnings = append(out.Warnings, "the runtime's API is served without TLS: [rest] ssl_certificate is empty (niod cert makes a certificate)")
 		}
 		return out, nil
@@ -64,7 +64,7 @@ func CheckTLS(l *config.Loaded) (TLS, config.Problems) {
 			out.Warnings = append(out.Warnings, msg)
 			continue
 		}
-		_, origin := restValue(l, f.Setting)
+		_, origin := RestValue(l, f.Setting)
 		ps = append(ps, config.Problem{Origin: origin, Msg: "[rest] " + f.Setting + ": " + msg})
 	}
 	return out, ps
@@ -95,10 +95,10 @@ func exists(path string) bool {
 // tlsFiles is what [rest] configures for TLS, paths absolute; the host to
 // name is empty when the API listens on a wildcard address.
 func tlsFiles(l *config.Loaded) tlscheck.Files {
-	cert, _ := restValue(l, "ssl_certificate")
-	key, _ := restValue(l, "ssl_private_key")
-	chain, _ := restValue(l, "ssl_certificate_chain")
-	host, _ := restValue(l, "host")
+	cert, _ := RestValue(l, "ssl_certificate")
+	key, _ := RestValue(l, "ssl_private_key")
+	chain, _ := RestValue(l, "ssl_certificate_chain")
+	host, _ := RestValue(l, "host")
 	if health.IsWildcard(host) {
 		host = ""
 	}

@@ -19,8 +19,9 @@ const maxClockError = time.Second
 
 // adjtimex asks the kernel for the clock's synchronisation state: the
 // STA_* status bits and the maximum error in microseconds. Modes 0 reads
-// and changes nothing; tests substitute it.
-var adjtimex = func() (status int32, maxerror int64, err error) {
+// and changes nothing. (clockSync takes it as a function: tests give it
+// their own.)
+func adjtimex() (status int32, maxerror int64, err error) {
 	var tx unix.Timex
 	if _, err := unix.Adjtimex(&tx); err != nil {
 		return 0, 0, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"niod/internal/control"
+	"niod/internal/proctree"
 )
 
 // Running is the runtime a niod of the project supervises now: what the
@@ -22,8 +23,8 @@ const askTimeout = 2 * time.Second
 
 // FindRunning asks the niod of the project at root, when one runs, for
 // its runtime and reads that process's uid. It returns nil when none
-// runs or the answer cannot be trusted (the pid is gone or reused by a
-// process of another start).
+// runs or the answer cannot be trusted (the pid is gone, or no longer a
+// child of that niod: reused by another process).
 func FindRunning(h *Host, getenv func(string) string, root string) *Running {
 	path, err := control.Locate(getenv, h.Euid, root)
 	if err != nil {
@@ -34,6 +35,9 @@ func FindRunning(h *Host, getenv func(string) string, root string) *Running {
 		return nil
 	}
 	pid := a.Status.Runtime.PID
+	if p, ok := proctree.Stat(pid); !ok || p.PPID != a.Status.NiodPID {
+		return nil
+	}
 	text, err := h.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return nil

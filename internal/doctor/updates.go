@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -65,7 +64,7 @@ func unattendedUpdates(h *Host) Finding {
 			names = append(names, e.Name())
 		}
 	}
-	sort.Strings(names)
+	// os.ReadDir gives them in name order, as apt reads them.
 	value, origin := "", ""
 	for _, name := range names {
 		p := aptConfDir + "/" + name

@@ -537,8 +537,8 @@ func wifiUnescape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+1 < len(s) {
-			if r, ok := map[byte]byte{'s': ' ', 'n': '\n', 't': '\t', 'r': '\r', '\\': '\\'}[s[i+1]]; ok {
-				b.WriteByte(r)
+			if j := strings.IndexByte(`sntr\`, s[i+1]); j >= 0 {
+				b.WriteByte(" \n\t\r\\"[j])
 				i++
 				continue
 			}

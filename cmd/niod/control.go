@@ -191,21 +191,32 @@ func (cf *controlFlags) status(inv *invocation, path string) int {
 }
 
 func (cf *controlFlags) wait(inv *invocation, path string) int {
-	deadline := time.Now().Add(cf.timeout)
+	a, code, timedOut := poll(inv, "wait", path, cf.timeout, func(st *control.Status) bool { return st.Ready || !st.Live })
+	switch {
+	case code != exitcode.OK:
+		return code
+	case a.Status.Ready:
+		fmt.Fprintln(inv.stdout, a.Status.Text)
+		return exitcode.OK
+	case timedOut:
+		fmt.Fprintf(inv.stderr, "niod wait: not ready after %v: %s\n", cf.timeout, a.Status.Text)
+		return 1
+	}
+	fmt.Fprintf(inv.stderr, "niod wait: the runtime will not be ready: %s\n", a.Status.Text)
+	return 1
+}
+
+// poll asks for the status until done holds or timeout has passed
+// (timedOut), and returns the last answer.
+func poll(inv *invocation, name, path string, timeout time.Duration, done func(*control.Status) bool) (a control.Answer, code int, timedOut bool) {
+	deadline := time.Now().Add(timeout)
 	for {
-		a, code := ask(inv, "wait", path, control.Request{Cmd: control.CmdStatus})
-		switch {
-		case code != exitcode.OK:
-			return code
-		case a.Status.Ready:
-			fmt.Fprintln(inv.stdout, a.Status.Text)
-			return exitcode.OK
-		case !a.Status.Live:
-			fmt.Fprintf(inv.stderr, "niod wait: the runtime will not be ready: %s\n", a.Status.Text)
-			return 1
-		case time.Now().After(deadline):
-			fmt.Fprintf(inv.stderr, "niod wait: not ready after %v: %s\n", cf.timeout, a.Status.Text)
-			return 1
+		a, code = ask(inv, name, path, control.Request{Cmd: control.CmdStatus})
+		if code != exitcode.OK || done(a.Status) {
+			return a, code, false
+		}
+		if time.Now().After(deadline) {
+			return a, code, true
 		}
 		time.Sleep(askPoll)
 	}
@@ -218,15 +229,15 @@ func (cf *controlFlags) reload(inv *invocation, path string) int {
 		return code
 	}
 	asked := a.ReloadAsk
-	deadline := time.Now().Add(cf.timeout)
-	for a.Status.Reload.Done < asked {
-		if time.Now().After(deadline) {
+	if a.Status.Reload.Done < asked {
+		var timedOut bool
+		a, code, timedOut = poll(inv, "reload", path, cf.timeout, func(st *control.Status) bool { return st.Reload.Done >= asked })
+		switch {
+		case code != exitcode.OK:
+			return code
+		case timedOut:
 			fmt.Fprintf(inv.stderr, "niod reload: no outcome after %v: %s\n", cf.timeout, a.Status.Text)
 			return 1
-		}
-		time.Sleep(askPoll)
-		if a, code = ask(inv, "reload", path, control.Request{Cmd: control.CmdStatus}); code != exitcode.OK {
-			return code
 		}
 	}
 	r := a.Status.Reload

@@ -78,10 +78,9 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu       sync.Mutex
-	isClosed bool
-	conns    map[*net.UnixConn]struct{}
-	wg       sync.WaitGroup
+	mu    sync.Mutex // over conns and wg's count; closed is closed under it
+	conns map[*net.UnixConn]struct{}
+	wg    sync.WaitGroup
 }
 
 // Peer is who is at the other end of a connection, as the kernel says.
@@ -313,7 +312,6 @@ func (s *Server) Path() string { return s.path }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
-		s.isClosed = true
 		close(s.closed)
 		conns := make([]*net.UnixConn, 0, len(s.conns))
 		for c := range s.conns {
@@ -392,7 +390,7 @@ func (s *Server) Serve(calls chan<- *Call) {
 func (s *Server) track(c *net.UnixConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.isClosed {
+	if s.closing() {
 		return false
 	}
 	s.conns[c] = struct{}{}

@@ -32,17 +32,22 @@ func IsSecretKey(name string) bool {
 	// start, folding case in place instead of lowering a copy. Every
 	// key is checked, so this runs once per key.
 	for i := 0; i < len(name); i++ {
-		switch name[i] | 0x20 { // lower case for letters; no other byte maps to these
-		case 't', 's', 'p', 'a', 'c':
-			for _, w := range secretWords {
-				if len(name)-i >= len(w) && name[i]|0x20 == w[0] && strings.EqualFold(name[i:i+len(w)], w) {
-					return true
-				}
+		// | 0x20 lowers a letter; no other byte maps to a letter.
+		if strings.IndexByte(secretFirsts, name[i]|0x20) < 0 {
+			continue
+		}
+		for _, w := range secretWords {
+			if len(name)-i >= len(w) && name[i]|0x20 == w[0] && strings.EqualFold(name[i:i+len(w)], w) {
+				return true
 			}
 		}
 	}
 	return false
 }
+
+// secretFirsts are the first letters of secretWords (a test holds them
+// together): a name position starting with none cannot start one.
+const secretFirsts = "tspac"
 
 func hasSecretWord(lower string) bool {
 	for _, w := range secretWords {

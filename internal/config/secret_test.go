@@ -144,3 +144,11 @@ func TestUnscrubbedSecretsAreBounded(t *testing.T) {
 		t.Errorf("%d warnings, the last %+v", len(ps), last)
 	}
 }
+
+func TestSecretFirsts(t *testing.T) {
+	for _, w := range secretWords {
+		if !strings.Contains(secretFirsts, w[:1]) {
+			t.Errorf("secretFirsts %q lacks the first letter of %q", secretFirsts, w)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"reflect"
 	"syscall"
 	"testing"
 
@@ -34,9 +33,7 @@ func TestClockSync(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := clockSync(func() (int32, int64, error) { return tt.status, tt.maxerror, tt.err })
-			if f.Status != tt.want || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q %q fix %q\nwant %s %q %q fix %q", f.Status, f.Summary, f.Evidence, f.Fix, tt.want, tt.summary, tt.evidence, tt.fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.want, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }
@@ -128,9 +125,7 @@ func TestClockDaemon(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := runOne(t, ClockChecks(), "clock.daemon", hostLaidOut(t, tt.files))
-			if f.Status != tt.want || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q %q fix %q\nwant %s %q %q fix %q", f.Status, f.Summary, f.Evidence, f.Fix, tt.want, tt.summary, tt.evidence, tt.fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.want, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }

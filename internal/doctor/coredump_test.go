@@ -94,9 +94,7 @@ func TestCorePattern(t *testing.T) {
 			h := hostLaidOut(t, tt.files)
 			h.Settings = tt.settings
 			f := runOne(t, CoreChecks(), "core.pattern", h)
-			if f.Status != tt.want || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q\n%q\nfix %q\nwant %s %q\n%q\nfix %q", f.Status, f.Summary, f.Evidence, f.Fix, tt.want, tt.summary, tt.evidence, tt.fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.want, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }
@@ -155,9 +153,7 @@ func TestCoreRlimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := coreRlimit(func() (uint64, uint64, error) { return tt.soft, tt.hard, tt.err })
-			if f.Status != tt.want || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q %q fix %q", f.Status, f.Summary, f.Evidence, f.Fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.want, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }

@@ -8,6 +8,14 @@ import (
 )
 
 // runOne runs the check id of checks on h.
+// wantFinding fails t unless got is want (the ID aside), evidence and all.
+func wantFinding(t *testing.T, got, want Finding) {
+	t.Helper()
+	if got.Status != want.Status || got.Summary != want.Summary || got.Fix != want.Fix || !reflect.DeepEqual(got.Evidence, want.Evidence) {
+		t.Errorf("got %s %q\n%q\nfix %q\nwant %s %q\n%q\nfix %q", got.Status, got.Summary, got.Evidence, got.Fix, want.Status, want.Summary, want.Evidence, want.Fix)
+	}
+}
+
 func runOne(t *testing.T, checks []Check, id string, h *Host) Finding {
 	t.Helper()
 	for _, c := range checks {
@@ -157,9 +165,7 @@ func TestFsProtected(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := runOne(t, KernelChecks(), "fs.protected", hostLaidOut(t, tt.files))
-			if f.Status != tt.status || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q %q fix %q\nwant %s %q %q fix %q", f.Status, f.Summary, f.Evidence, f.Fix, tt.status, tt.summary, tt.evidence, tt.fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.status, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }

@@ -108,9 +108,7 @@ func TestSwapEncrypted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := runOne(t, SwapChecks(), "swap.encrypted", hostLaidOut(t, tt.files))
-			if f.Status != tt.want || f.Summary != tt.summary || f.Fix != tt.fix || !reflect.DeepEqual(f.Evidence, tt.evidence) {
-				t.Errorf("got %s %q\n%q\nfix %q\nwant %s %q\n%q\nfix %q", f.Status, f.Summary, f.Evidence, f.Fix, tt.want, tt.summary, tt.evidence, tt.fix)
-			}
+			wantFinding(t, f, Finding{Status: tt.want, Summary: tt.summary, Evidence: tt.evidence, Fix: tt.fix})
 		})
 	}
 }
